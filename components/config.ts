@@ -1,0 +1,465 @@
+// The one typed, validated configuration loader. Everything the program reads from
+// Pulumi config goes through parseConfig; a bad value fails here, before any resource
+// is registered, naming the key, the stack and what was expected.
+import * as pulumi from "@pulumi/pulumi";
+import { instanceNames, NamingError, PROD_ENV } from "./naming";
+
+export const PROJECT = "homelab";
+export const PROD_STACK = "prod";
+
+export type Mode = "hosts" | "k3d" | "multipass";
+export type Role = "server" | "agent";
+
+export interface SyncPolicy {
+    automated: boolean;
+    prune: boolean;
+    selfHeal: boolean;
+}
+
+export interface AppSpec {
+    name: string;
+    public: boolean;
+    envs: string[];
+    /** The effective Argo CD sync policy per env (defaults merged with the per-env override). */
+    sync: Record<string, SyncPolicy>;
+}
+
+export interface ChartSpec {
+    repo: string;
+    chart: string;
+    version: string;
+}
+
+export const CHART_KEYS = ["longhorn", "vault", "vaultSecretsOperator", "argoCd"] as const;
+export type ChartKey = (typeof CHART_KEYS)[number];
+export const IMAGE_KEYS = ["postgres", "gitea", "vault"] as const;
+export type ImageKey = (typeof IMAGE_KEYS)[number];
+
+export interface Versions {
+    k3s: string;
+    charts: Record<ChartKey, ChartSpec>;
+    images: Record<ImageKey, string>;
+}
+
+export interface HostSpec {
+    name: string;
+    /** The DNS name the host is known by, if any (part of prod's fingerprint). */
+    hostname?: string;
+    address: string;
+    role: Role;
+}
+
+export interface VmSpec {
+    name: string;
+    role: Role;
+    cpus: number;
+    memory: string;
+    disk: string;
+}
+
+export interface K3dSpec {
+    clusterName: string;
+    apiPort: number;
+    /** Seconds `k3d cluster create --wait` may take. */
+    waitTimeoutSeconds: number;
+}
+
+export interface BackupSpec {
+    bucket: string;
+    /** Use an existing bucket instead of creating it. */
+    existing: boolean;
+    project?: string;
+    location: string;
+}
+
+export interface LabConfig {
+    project: string;
+    stack: string;
+    isProd: boolean;
+    mode: Mode;
+    apps: AppSpec[];
+    versions: Versions;
+    giteaOrg: string;
+    /** hosts mode: the machines; multipass mode: undefined (they come from the VMs). */
+    hosts?: HostSpec[];
+    vms?: VmSpec[];
+    /** multipass image: pinned Ubuntu release, never the moving `lts` alias. */
+    vmImage: string;
+    k3d?: K3dSpec;
+    /** hosts and multipass: the host that runs Postgres and Gitea in docker compose. */
+    dataHost?: string;
+    sshUser: string;
+    sshPublicKeyFile: string;
+    /** A fixed k3s join token (secret); otherwise the server's own token is read back. */
+    k3sToken?: pulumi.Output<string>;
+    /** Prod edge: DNS zone and its Cloudflare zone id. */
+    zone?: string;
+    cloudflareZoneId?: string;
+    /** An existing Vault (prod); sandboxes install their own. */
+    vaultAddress?: string;
+    backup?: BackupSpec;
+}
+
+/** A configuration mistake: printed without a stack trace by Pulumi (RunError) and by the plan. */
+export class ConfigError extends pulumi.RunError {
+    readonly isConfigError = true;
+    constructor(readonly stack: string, readonly key: string, message: string) {
+        super(`configuration error in stack "${stack}": ${message}`);
+        this.name = "ConfigError";
+    }
+}
+
+export function isConfigError(e: unknown): e is ConfigError {
+    return !!e && typeof e === "object" && (e as { isConfigError?: boolean }).isConfigError === true;
+}
+
+/** Raw config as Pulumi hands it over: full keys (`homelab:apps`) to strings (JSON for objects). */
+export type RawConfig = Record<string, string>;
+
+const SECRET_KEYS = new Set(["k3sToken"]);
+
+/** Every key the project namespace accepts, and in which file it normally lives. */
+const KEYS: Record<string, "project" | "stack"> = {
+    apps: "project",
+    versions: "project",
+    giteaOrg: "project",
+    mode: "stack",
+    hosts: "stack",
+    vms: "stack",
+    vmImage: "stack",
+    k3d: "stack",
+    dataHost: "stack",
+    sshUser: "stack",
+    sshPublicKeyFile: "stack",
+    k3sToken: "stack",
+    zone: "stack",
+    cloudflareZoneId: "stack",
+    vaultAddress: "stack",
+    backup: "stack",
+};
+
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SIZE = /^[1-9]\d*[KMG]$/;
+const K3S_VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
+const SEMVER = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
+const IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$/;
+
+/** A small validating reader that knows the stack and the key path it is at. */
+class Reader {
+    constructor(readonly stack: string) {}
+
+    fail(key: string, value: unknown, expected: string): never {
+        const shown = value === undefined ? "nothing" : JSON.stringify(value);
+        const top = key.split(/[.[]/)[0];
+        const where = KEYS[top] === "project"
+            ? `the project defaults in Pulumi.yaml (or an override in Pulumi.${this.stack}.yaml)`
+            : `Pulumi.${this.stack}.yaml`;
+        throw new ConfigError(this.stack, key,
+            `key "${PROJECT}:${key}" is ${shown}; expected ${expected}. Fix it in ${where}.`);
+    }
+
+    object(key: string, v: unknown, allowed: readonly string[]): Record<string, unknown> {
+        if (v === null || typeof v !== "object" || Array.isArray(v)) {
+            this.fail(key, v, `an object with keys ${allowed.join(", ")}`);
+        }
+        const o = v as Record<string, unknown>;
+        for (const k of Object.keys(o)) {
+            if (!allowed.includes(k)) {
+                this.fail(`${key}.${k}`, o[k], `no such key (known keys under ${PROJECT}:${key}: ${allowed.join(", ")})`);
+            }
+        }
+        return o;
+    }
+
+    map(key: string, v: unknown): Record<string, unknown> {
+        if (v === null || typeof v !== "object" || Array.isArray(v)) this.fail(key, v, "a map");
+        return v as Record<string, unknown>;
+    }
+
+    array(key: string, v: unknown, min = 0): unknown[] {
+        if (!Array.isArray(v) || v.length < min) this.fail(key, v, `a list of at least ${min} item(s)`);
+        return v as unknown[];
+    }
+
+    string(key: string, v: unknown, pattern?: RegExp, what?: string): string {
+        if (typeof v !== "string" || v.length === 0 || (pattern && !pattern.test(v))) {
+            this.fail(key, v, what ?? (pattern ? `a string matching ${pattern.source}` : "a non-empty string"));
+        }
+        return v as string;
+    }
+
+    bool(key: string, v: unknown): boolean {
+        if (typeof v !== "boolean") this.fail(key, v, "true or false");
+        return v as boolean;
+    }
+
+    int(key: string, v: unknown, min: number, max: number): number {
+        if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+            this.fail(key, v, `an integer from ${min} to ${max}`);
+        }
+        return v as number;
+    }
+
+    oneOf<T extends string>(key: string, v: unknown, values: readonly T[]): T {
+        if (typeof v !== "string" || !values.includes(v as T)) this.fail(key, v, `one of ${values.join(", ")}`);
+        return v as T;
+    }
+
+    url(key: string, v: unknown): string {
+        const s = this.string(key, v, undefined, "a URL such as https://vault.example.org:8200");
+        let ok = false;
+        try {
+            ok = ["http:", "https:"].includes(new URL(s).protocol);
+        } catch {
+            ok = false;
+        }
+        if (!ok) this.fail(key, v, "an http(s) URL such as https://vault.example.org:8200");
+        return s;
+    }
+
+    unique(key: string, names: string[], what: string): void {
+        const seen = new Set<string>();
+        for (const n of names) {
+            if (seen.has(n)) this.fail(key, n, `unique ${what}s (${JSON.stringify(n)} appears twice)`);
+            seen.add(n);
+        }
+    }
+}
+
+function parseValue(stack: string, fullKey: string, raw: string): unknown {
+    const trimmed = raw.trim();
+    if (/^[[{]/.test(trimmed)) {
+        try {
+            return JSON.parse(trimmed);
+        } catch {
+            throw new ConfigError(stack, fullKey, `key "${fullKey}" is not valid structured config: ${raw}`);
+        }
+    }
+    if (trimmed === "true") return true;
+    if (trimmed === "false") return false;
+    if (/^-?\d+$/.test(trimmed)) return Number(trimmed);
+    return raw;
+}
+
+const DEFAULT_SYNC: SyncPolicy = { automated: true, prune: true, selfHeal: true };
+
+function readApps(r: Reader, v: unknown): AppSpec[] {
+    const key = "apps";
+    const catalogue = r.map(key, v);
+    const names = Object.keys(catalogue);
+    if (names.length === 0) r.fail(key, v, "at least one app");
+    const apps: AppSpec[] = [];
+    const seenLower = new Map<string, string>();
+    for (const name of names) {
+        const k = `${key}.${name}`;
+        if (!KEBAB.test(name)) r.fail(k, name, `an app name in kebab-case (${KEBAB.source})`);
+        const folded = name.toLowerCase();
+        if (seenLower.has(folded)) r.fail(k, name, `unique app names ("${name}" duplicates "${seenLower.get(folded)}")`);
+        seenLower.set(folded, name);
+        const o = r.object(k, catalogue[name] ?? {}, ["public", "envs", "sync"]);
+        const isPublic = o.public === undefined ? false : r.bool(`${k}.public`, o.public);
+        const envs = o.envs === undefined
+            ? [PROD_ENV]
+            : r.array(`${k}.envs`, o.envs, 1).map((e, i) => r.string(`${k}.envs[${i}]`, e, KEBAB, `a kebab-case env name (${KEBAB.source})`));
+        r.unique(`${k}.envs`, envs, "env");
+        const sync: Record<string, SyncPolicy> = {};
+        for (const env of envs) sync[env] = { ...DEFAULT_SYNC };
+        if (o.sync !== undefined) {
+            const overrides = r.map(`${k}.sync`, o.sync);
+            for (const [env, ov] of Object.entries(overrides)) {
+                const sk = `${k}.sync.${env}`;
+                if (!envs.includes(env)) r.fail(sk, ov, `an override for one of this app's envs (${envs.join(", ")})`);
+                const so = r.object(sk, ov, ["automated", "prune", "selfHeal"]);
+                for (const f of ["automated", "prune", "selfHeal"] as const) {
+                    if (so[f] !== undefined) sync[env][f] = r.bool(`${sk}.${f}`, so[f]);
+                }
+            }
+        }
+        for (const env of envs) {
+            try {
+                instanceNames(name, env);
+            } catch (e) {
+                if (e instanceof NamingError) r.fail(`${k}.envs`, env, `names that fit (${e.rule})`);
+                throw e;
+            }
+        }
+        apps.push({ name, public: isPublic, envs, sync });
+    }
+    // Instance ids must not collide across apps (app "a-b" env prod vs app "a" env "b").
+    const ids = new Map<string, string>();
+    for (const a of apps) {
+        for (const env of a.envs) {
+            const id = instanceNames(a.name, env).instance;
+            const other = ids.get(id);
+            if (other) r.fail(`${key}.${a.name}.envs`, env, `instance ids unique across apps ("${id}" is also ${other})`);
+            ids.set(id, `${a.name}/${env}`);
+        }
+    }
+    return apps;
+}
+
+function readVersions(r: Reader, v: unknown): Versions {
+    const key = "versions";
+    const o = r.object(key, v, ["k3s", "charts", "images"]);
+    const k3s = r.string(`${key}.k3s`, o.k3s, K3S_VERSION, "a k3s release such as v1.34.3+k3s1");
+    const chartsRaw = r.object(`${key}.charts`, o.charts, CHART_KEYS);
+    const charts = {} as Record<ChartKey, ChartSpec>;
+    for (const c of CHART_KEYS) {
+        const ck = `${key}.charts.${c}`;
+        const co = r.object(ck, chartsRaw[c], ["repo", "chart", "version"]);
+        charts[c] = {
+            repo: r.url(`${ck}.repo`, co.repo),
+            chart: r.string(`${ck}.chart`, co.chart, KEBAB, "a chart name"),
+            version: r.string(`${ck}.version`, co.version, SEMVER, "an exact chart version such as 1.2.3 (no ranges)"),
+        };
+    }
+    const imagesRaw = r.object(`${key}.images`, o.images, IMAGE_KEYS);
+    const images = {} as Record<ImageKey, string>;
+    for (const i of IMAGE_KEYS) {
+        images[i] = r.string(`${key}.images.${i}`, imagesRaw[i], IMAGE, "a pinned image reference registry/name:tag (no `latest`)");
+        if (images[i].endsWith(":latest")) r.fail(`${key}.images.${i}`, images[i], "a pinned tag, not latest");
+    }
+    return { k3s, charts, images };
+}
+
+function readHosts(r: Reader, v: unknown): HostSpec[] {
+    const hosts = r.array("hosts", v, 1).map((h, i) => {
+        const k = `hosts[${i}]`;
+        const o = r.object(k, h, ["name", "hostname", "address", "role"]);
+        return {
+            name: r.string(`${k}.name`, o.name, KEBAB, "a kebab-case host name"),
+            hostname: o.hostname === undefined ? undefined : r.string(`${k}.hostname`, o.hostname, HOSTNAME, "a DNS hostname"),
+            address: r.string(`${k}.address`, o.address, IPV4, "an IPv4 address such as 192.168.1.10"),
+            role: r.oneOf(`${k}.role`, o.role, ["server", "agent"] as const),
+        };
+    });
+    r.unique("hosts", hosts.map((h) => h.name), "host name");
+    r.unique("hosts", hosts.map((h) => h.address), "host address");
+    return hosts;
+}
+
+function readVms(r: Reader, v: unknown): VmSpec[] {
+    const vms = r.array("vms", v, 1).map((h, i) => {
+        const k = `vms[${i}]`;
+        const o = r.object(k, h, ["name", "role", "cpus", "memory", "disk"]);
+        return {
+            name: r.string(`${k}.name`, o.name, KEBAB, "a kebab-case VM name"),
+            role: r.oneOf(`${k}.role`, o.role, ["server", "agent"] as const),
+            cpus: r.int(`${k}.cpus`, o.cpus, 1, 16),
+            memory: r.string(`${k}.memory`, o.memory, SIZE, "a size such as 4G"),
+            disk: r.string(`${k}.disk`, o.disk, SIZE, "a size such as 20G"),
+        };
+    });
+    r.unique("vms", vms.map((h) => h.name), "VM name");
+    return vms;
+}
+
+function checkRoles(r: Reader, key: string, nodes: { name: string; role: Role }[]): void {
+    const servers = nodes.filter((n) => n.role === "server");
+    if (servers.length !== 1) r.fail(key, nodes.map((n) => `${n.name}:${n.role}`), "exactly one node with role server");
+}
+
+/** Parses and validates raw Pulumi config (full keys) for one stack. Throws ConfigError. */
+export function parseConfig(stack: string, raw: RawConfig): LabConfig {
+    const r = new Reader(stack);
+    const values: Record<string, unknown> = {};
+    for (const [fullKey, rawValue] of Object.entries(raw)) {
+        const idx = fullKey.indexOf(":");
+        const ns = fullKey.slice(0, idx);
+        const key = fullKey.slice(idx + 1);
+        if (ns !== PROJECT) continue; // providers' own namespaces (kubernetes:, vault:...) are theirs
+        if (!(key in KEYS)) {
+            r.fail(key, rawValue, `no such key: known keys are ${Object.keys(KEYS).map((k) => `${PROJECT}:${k}`).join(", ")}`);
+        }
+        values[key] = SECRET_KEYS.has(key) ? rawValue : parseValue(stack, fullKey, rawValue);
+    }
+    const present = (k: string) => values[k] !== undefined;
+    const require = (k: string, why: string) => {
+        if (!present(k)) r.fail(k, undefined, `a value (${why})`);
+        return values[k];
+    };
+    const forbid = (k: string, why: string) => {
+        if (present(k)) r.fail(k, values[k], `nothing (${why})`);
+    };
+
+    const isProd = stack === PROD_STACK;
+    const mode = r.oneOf("mode", require("mode", "the metal mode of this stack"), ["hosts", "k3d", "multipass"] as const);
+    const apps = readApps(r, require("apps", "the app catalogue"));
+    const versions = readVersions(r, require("versions", "the version manifest"));
+    const giteaOrg = present("giteaOrg") ? r.string("giteaOrg", values.giteaOrg, KEBAB, "a kebab-case Gitea organisation") : "lab";
+
+    const cfg: LabConfig = {
+        project: PROJECT,
+        stack,
+        isProd,
+        mode,
+        apps,
+        versions,
+        giteaOrg,
+        vmImage: "24.04",
+        sshUser: mode === "multipass" ? "ubuntu" : "root",
+        sshPublicKeyFile: "~/.ssh/id_ed25519.pub",
+    };
+
+    if (mode === "hosts") {
+        cfg.hosts = readHosts(r, require("hosts", "hosts mode needs its machines"));
+        checkRoles(r, "hosts", cfg.hosts);
+        forbid("vms", "vms is for multipass mode");
+        forbid("k3d", "k3d is for k3d mode");
+    } else if (mode === "multipass") {
+        cfg.vms = readVms(r, require("vms", "multipass mode needs its VMs"));
+        checkRoles(r, "vms", cfg.vms);
+        forbid("hosts", "multipass mode discovers its hosts from the VMs");
+        forbid("k3d", "k3d is for k3d mode");
+        if (present("vmImage")) {
+            cfg.vmImage = r.string("vmImage", values.vmImage, /^\d\d\.\d\d$/, "a pinned Ubuntu release such as 24.04 (not an alias like lts)");
+        }
+    } else {
+        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "waitTimeoutSeconds"]);
+        cfg.k3d = {
+            clusterName: k.clusterName === undefined ? "lab" : r.string("k3d.clusterName", k.clusterName, KEBAB, "a kebab-case cluster name"),
+            apiPort: k.apiPort === undefined ? 6550 : r.int("k3d.apiPort", k.apiPort, 1024, 65535),
+            waitTimeoutSeconds: k.waitTimeoutSeconds === undefined ? 180 : r.int("k3d.waitTimeoutSeconds", k.waitTimeoutSeconds, 10, 3600),
+        };
+        for (const key of ["hosts", "vms", "dataHost", "sshUser", "k3sToken", "vmImage"]) forbid(key, "k3d mode has no SSH hosts");
+    }
+
+    if (mode !== "k3d") {
+        const nodes = cfg.hosts ?? cfg.vms ?? [];
+        cfg.dataHost = r.string("dataHost", require("dataHost", "the host that runs Postgres and Gitea"), KEBAB, "a host name");
+        if (!nodes.some((n) => n.name === cfg.dataHost)) {
+            r.fail("dataHost", cfg.dataHost, `one of the hosts (${nodes.map((n) => n.name).join(", ")})`);
+        }
+        if (present("sshUser")) cfg.sshUser = r.string("sshUser", values.sshUser, /^[a-z_][a-z0-9_-]*$/, "a Unix user name");
+        if (present("k3sToken")) cfg.k3sToken = pulumi.secret(r.string("k3sToken", values.k3sToken));
+    }
+    if (present("sshPublicKeyFile")) cfg.sshPublicKeyFile = r.string("sshPublicKeyFile", values.sshPublicKeyFile);
+
+    if (isProd) {
+        cfg.zone = r.string("zone", require("zone", "prod publishes public apps in its DNS zone"), HOSTNAME, "a DNS zone such as example.org");
+        cfg.cloudflareZoneId = r.string("cloudflareZoneId", require("cloudflareZoneId", "the Cloudflare zone of prod's DNS zone"), /^[0-9a-f]{32}$/, "a 32-character Cloudflare zone id");
+        cfg.vaultAddress = r.url("vaultAddress", require("vaultAddress", "prod uses its existing Vault"));
+        if (mode !== "hosts") r.fail("mode", mode, "hosts (prod runs on the real machines)");
+    } else {
+        forbid("zone", "sandboxes have no edge: no real DNS");
+        forbid("cloudflareZoneId", "sandboxes have no edge: no real DNS");
+        if (present("vaultAddress")) cfg.vaultAddress = r.url("vaultAddress", values.vaultAddress);
+    }
+    if (present("backup") || isProd) {
+        const b = r.object("backup", require("backup", "prod backs Longhorn up to a GCS bucket"), ["bucket", "existing", "project", "location"]);
+        cfg.backup = {
+            bucket: r.string("backup.bucket", b.bucket, /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, "a GCS bucket name"),
+            existing: b.existing === undefined ? false : r.bool("backup.existing", b.existing),
+            project: b.project === undefined ? undefined : r.string("backup.project", b.project),
+            location: b.location === undefined ? "EU" : r.string("backup.location", b.location, /^[A-Z0-9-]+$/, "a GCS location such as EU or EUROPE-WEST1"),
+        };
+    }
+    return cfg;
+}
+
+/** Reads the running stack's configuration through Pulumi and validates it. */
+export function loadConfig(): LabConfig {
+    return parseConfig(pulumi.getStack(), pulumi.runtime.allConfig());
+}

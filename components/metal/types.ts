@@ -1,0 +1,37 @@
+// The contract between the metal layer and the layers above it.
+import * as pulumi from "@pulumi/pulumi";
+import { Role } from "../config";
+
+export interface NodeInfo {
+    name: string;
+    role: Role;
+    address: string;
+}
+
+export interface PostgresEndpoint {
+    /** Where the operator's machine (the postgresql provider) reaches Postgres. */
+    host: pulumi.Output<string>;
+    port: pulumi.Output<number>;
+    /** Where workloads inside the cluster (Vault's database engine) reach Postgres. */
+    clusterHost: pulumi.Output<string>;
+    clusterPort: pulumi.Output<number>;
+    adminUser: pulumi.Output<string>;
+    /** Secret. */
+    adminPassword: pulumi.Output<string>;
+}
+
+export interface GiteaEndpoint {
+    /** The operator's URL. */
+    url: pulumi.Output<string>;
+    /** The URL Argo CD uses from inside the cluster. */
+    clusterUrl: pulumi.Output<string>;
+}
+
+/** What every metal mode hands to the platform layer. */
+export interface MetalOutputs {
+    /** Secret. Server address already rewritten to one the operator reaches. */
+    kubeconfig: pulumi.Output<string>;
+    nodes: pulumi.Output<NodeInfo[]>;
+    postgres: PostgresEndpoint;
+    gitea: GiteaEndpoint;
+}

@@ -1,0 +1,40 @@
+// The offline plan's document: what `npm run plan -- <stack> --json` prints.
+
+export interface PlanResource {
+    urn: string;
+    /** The Pulumi type token, e.g. kubernetes:core/v1:Namespace or lab:apps:AppInstance. */
+    type: string;
+    name: string;
+    parent: string | null;
+    /** The urn of the explicit provider resource, or null for the default provider / components. */
+    provider: string | null;
+    protect: boolean;
+    /** Every resource this one depends on, as the engine sees it (explicit dependsOn and data flow). */
+    dependsOn: string[];
+    /** Inputs as registered; secret values are replaced by "[secret]". */
+    inputs: Record<string, unknown>;
+    /** Whether it is a custom (provider-managed) resource rather than a component. */
+    custom: boolean;
+    /** Resource options that matter for review. */
+    deleteBeforeReplace?: boolean;
+    additionalSecretOutputs?: string[];
+    replaceOnChanges?: string[];
+}
+
+export type Enforcement = "mandatory" | "advisory";
+
+export interface Violation {
+    policy: string;
+    enforcement: Enforcement;
+    urn: string | null;
+    message: string;
+}
+
+export interface PlanDocument {
+    stack: string;
+    project: string;
+    resources: PlanResource[];
+    violations: Violation[];
+}
+
+export const SECRET_PLACEHOLDER = "[secret]";
