@@ -13,8 +13,6 @@ export interface PlanResource {
     dependsOn: string[];
     /** Inputs as registered; secret values are replaced by "[secret]". */
     inputs: Record<string, unknown>;
-    /** Whether it is a custom (provider-managed) resource rather than a component. */
-    custom: boolean;
     /** Resource options that matter for review. */
     deleteBeforeReplace?: boolean;
     additionalSecretOutputs?: string[];
