@@ -95,6 +95,8 @@ export interface LabConfig {
     /** Prod edge: DNS zone and its Cloudflare zone id. */
     zone?: string;
     cloudflareZoneId?: string;
+    /** Prod edge: the Cloudflare tunnel hostname public records point at. */
+    tunnelHostname?: string;
     /** An existing Vault (prod); sandboxes install their own. */
     vaultAddress?: string;
     backup?: BackupSpec;
@@ -134,6 +136,7 @@ const KEYS: Record<string, "project" | "stack"> = {
     k3sToken: "stack",
     zone: "stack",
     cloudflareZoneId: "stack",
+    tunnelHostname: "stack",
     vaultAddress: "stack",
     backup: "stack",
 };
@@ -440,11 +443,13 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
     if (isProd) {
         cfg.zone = r.string("zone", require("zone", "prod publishes public apps in its DNS zone"), HOSTNAME, "a DNS zone such as example.org");
         cfg.cloudflareZoneId = r.string("cloudflareZoneId", require("cloudflareZoneId", "the Cloudflare zone of prod's DNS zone"), /^[0-9a-f]{32}$/, "a 32-character Cloudflare zone id");
+        cfg.tunnelHostname = r.string("tunnelHostname", require("tunnelHostname", "public records point at prod's Cloudflare tunnel"), HOSTNAME, "a hostname such as <tunnel-id>.cfargotunnel.com");
         cfg.vaultAddress = r.url("vaultAddress", require("vaultAddress", "prod uses its existing Vault"));
         if (mode !== "hosts") r.fail("mode", mode, "hosts (prod runs on the real machines)");
     } else {
         forbid("zone", "sandboxes have no edge: no real DNS");
         forbid("cloudflareZoneId", "sandboxes have no edge: no real DNS");
+        forbid("tunnelHostname", "sandboxes have no edge: no real DNS");
         if (present("vaultAddress")) cfg.vaultAddress = r.url("vaultAddress", values.vaultAddress);
     }
     if (present("backup") || isProd) {

@@ -1,0 +1,21 @@
+// The program: read the stack's configuration, guard it, compose the layers. Nothing else.
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig } from "./components/config";
+import { Metal } from "./tools/tmp-metal";
+import { Platform } from "./components/platform";
+import { Edge } from "./components/edge";
+import { appInstances } from "./components/apps";
+
+const cfg = loadConfig();
+
+const metal = new Metal("metal", { config: cfg });
+const platform = new Platform("platform", { config: cfg, metal });
+const edge = cfg.isProd ? new Edge("edge", { config: cfg }) : undefined;
+appInstances(cfg, platform.backends, edge?.dns);
+
+export const kubeconfig = metal.kubeconfig;
+export const nodes = metal.nodes;
+export const postgresEndpoint = pulumi.interpolate`${metal.postgres.host}:${metal.postgres.port}`;
+export const postgresAdminUser = metal.postgres.adminUser;
+export const postgresAdminPassword = metal.postgres.adminPassword;
+export const giteaUrl = metal.gitea.url;

@@ -1,0 +1,149 @@
+// The offline plan: runs the real program (index.ts) for one stack under Pulumi's mocks and
+// records every registration as the engine would see it. No CLI, cluster or credentials.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import { PlanDocument, PlanResource, SECRET_PLACEHOLDER } from "./plan-types";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+
+const STACK_TYPE = "pulumi:pulumi:Stack";
+const UNKNOWN_PLACEHOLDER = "[unknown]";
+
+/** Turns the wire form of a property value into plain JSON: secrets hidden, references as urns. */
+export function plainValue(v: unknown): unknown {
+    if (v === rpc.unknownValue) return UNKNOWN_PLACEHOLDER;
+    if (Array.isArray(v)) return v.map(plainValue);
+    if (v && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        const sig = o[rpc.specialSigKey];
+        if (sig === rpc.specialSecretSig) return SECRET_PLACEHOLDER;
+        if (sig === rpc.specialResourceSig) return o.urn;
+        if (sig === rpc.specialOutputValueSig) {
+            if (o.secret) return SECRET_PLACEHOLDER;
+            return "value" in o ? plainValue(o.value) : UNKNOWN_PLACEHOLDER;
+        }
+        if (sig !== undefined) return `[${String(sig)}]`;
+        const out: Record<string, unknown> = {};
+        for (const k of Object.keys(o).sort()) out[k] = plainValue(o[k]);
+        return out;
+    }
+    return v;
+}
+
+/** What the mocked providers answer: the inputs echoed back, plus stand-in outputs where a type needs one. */
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    const state: Record<string, unknown> = { ...inputs };
+    if (type.startsWith("command:")) state.stdout = "";
+    if (type === "vault:index/mount:Mount" || type === "vault:index/authBackend:AuthBackend") {
+        state.path = inputs.path ?? name;
+        state.accessor = `${name}-accessor`;
+    }
+    return state;
+}
+
+/** A mock monitor that also records parent, provider, protect and dependencies of each registration. */
+class RecordingMonitor extends MockMonitor {
+    readonly records = new Map<string, PlanResource>();
+    private readonly stackName: string;
+    private readonly projectName: string;
+
+    constructor(stack: string, project: string) {
+        super({
+            newResource: (args) => ({
+                id: args.custom ? `${args.name}-id` : undefined,
+                state: mockState(args.type, args.name, args.inputs),
+            }),
+            call: () => ({}),
+        });
+        this.stackName = stack;
+        this.projectName = project;
+        // The base class names its responses with its own (single-level) newUrn: use the engine's form.
+        (this as any).newUrn = (parent: string, type: string, name: string) => this.urnOf(parent, type, name);
+    }
+
+    /** The engine's urn: the parent's qualified type chain, except under the root stack. */
+    private urnOf(parent: string, type: string, name: string): string {
+        let qualified = type;
+        if (parent) {
+            const parentQualified = parent.split("::")[2];
+            if (parentQualified !== STACK_TYPE) qualified = `${parentQualified}$${type}`;
+        }
+        return `urn:pulumi:${this.stackName}::${this.projectName}::${qualified}::${name}`;
+    }
+
+    async registerResource(req: any, callback: (err: any, resp: any) => void): Promise<void> {
+        const type: string = req.getType();
+        const name: string = req.getName();
+        const parent: string = req.getParent();
+        const urn = this.urnOf(parent, type, name);
+        const deps = new Set<string>(req.getDependenciesList());
+        req.getPropertydependenciesMap().forEach((pd: any) => {
+            for (const u of pd.getUrnsList()) deps.add(u);
+        });
+        deps.delete(urn);
+        const providerRef: string = req.getProvider() || "";
+        const provider = providerRef ? providerRef.slice(0, providerRef.lastIndexOf("::")) : null;
+        if (type !== STACK_TYPE) {
+            const rec: PlanResource = {
+                urn,
+                type,
+                name,
+                parent: parent && !parent.includes(`::${STACK_TYPE}::`) ? parent : null,
+                provider,
+                protect: req.getProtect() === true,
+                dependsOn: [...deps].filter((d) => !d.includes(`::${STACK_TYPE}::`)).sort(),
+                inputs: plainValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+            };
+            if (req.getDeletebeforereplace()) rec.deleteBeforeReplace = true;
+            const aso: string[] = req.getAdditionalsecretoutputsList();
+            if (aso.length) rec.additionalSecretOutputs = [...aso].sort();
+            const roc: string[] = req.getReplaceonchangesList();
+            if (roc.length) rec.replaceOnChanges = [...roc].sort();
+            if (this.records.has(urn)) {
+                callback(new Error(`duplicate resource urn ${urn}`), undefined);
+                return;
+            }
+            this.records.set(urn, rec);
+        }
+        return super.registerResource(req, callback);
+    }
+}
+
+export interface RunPlanOptions {
+    stack: string;
+    /** Raw config (full keys to strings) the program sees. */
+    config: Record<string, string>;
+    /** The program's entry module. */
+    program?: string;
+    project?: string;
+}
+
+/**
+ * Runs the program under mocks and returns the plan. Call once per process: Pulumi's runtime
+ * state is global.
+ */
+export async function runPlan(opts: RunPlanOptions): Promise<PlanDocument> {
+    const project = opts.project ?? "homelab";
+    const monitor = new RecordingMonitor(opts.stack, project);
+    // setMocks turns on the features the mock monitor supports; then swap in our recording monitor.
+    await pulumi.runtime.setMocks(monitor.mocks, project, opts.stack, false);
+    pulumi.runtime.setMockOptions(monitor, project, opts.stack, false);
+    pulumi.runtime.setAllConfig(opts.config);
+
+    const program = opts.program ?? path.join(PROJECT_DIR, "index.ts");
+    const failures: unknown[] = [];
+    const onRejection = (e: unknown) => failures.push(e);
+    process.on("unhandledRejection", onRejection);
+    try {
+        await pulumi.runtime.runInPulumiStack(async () => require(program));
+        await pulumi.runtime.waitForRPCs();
+    } finally {
+        process.off("unhandledRejection", onRejection);
+    }
+    if (failures.length) throw failures[0];
+
+    const resources = [...monitor.records.values()].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+    return { stack: opts.stack, project, resources, violations: [] };
+}
