@@ -94,14 +94,19 @@ async function main(): Promise<number> {
     return mandatory ? 1 : 0;
 }
 
+/** Exits once stdout is flushed: a large plan written to a pipe must not be cut short. */
+function exitAfterFlush(code: number): void {
+    process.stdout.write("", () => process.exit(code));
+}
+
 main().then(
-    (code) => process.exit(code),
+    (code) => exitAfterFlush(code),
     (e) => {
         if (isConfigError(e) || e instanceof StackFileError) {
             process.stderr.write(`error: ${(e as Error).message}\n`);
         } else {
             process.stderr.write(`error: the program failed: ${(e as Error)?.stack ?? String(e)}\n`);
         }
-        process.exit(2);
+        exitAfterFlush(2);
     },
 );
