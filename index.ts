@@ -4,12 +4,14 @@ import { loadConfig } from "./components/config";
 import { Metal } from "./tools/tmp-metal";
 import { Platform } from "./components/platform";
 import { Edge } from "./components/edge";
+import { Backups } from "./components/edge/backups";
 import { appInstances } from "./components/apps";
 
 const cfg = loadConfig();
 
 const metal = new Metal("metal", { config: cfg });
-const platform = new Platform("platform", { config: cfg, metal });
+const backups = cfg.backup ? new Backups("backups", { config: cfg, backup: cfg.backup }) : undefined;
+const platform = new Platform("platform", { config: cfg, metal, backupTarget: backups?.target });
 const edge = cfg.isProd ? new Edge("edge", { config: cfg }) : undefined;
 appInstances(cfg, platform.backends, edge?.dns);
 

@@ -143,7 +143,7 @@ export const shared = {
     vaultNamespace: "vault",
     vsoNamespace: "vault-secrets-operator",
     longhornNamespace: "longhorn-system",
-    argoProject: "default",
+    argoProject: "apps",
 } as const;
 
 /** Every derived name of one instance, in one object (what the tests and the policy compare against). */

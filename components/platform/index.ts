@@ -1,41 +1,52 @@
-// The platform layer: the providers built from the metal layer's outputs, and the shared
-// Vault backends every app instance lives under.
+// The platform layer: explicit providers from the metal layer's outputs, the Helm releases
+// (Longhorn, Vault, Vault Secrets Operator, Argo CD), Vault brought up and configured.
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as postgresql from "@pulumi/postgresql";
 import * as vault from "@pulumi/vault";
-import { LabConfig } from "../config";
+import { ChartKey, LabConfig } from "../config";
 import { MetalOutputs } from "../metal/types";
 import { shared } from "../naming";
 import { AppBackends } from "../apps/app-instance";
+import { BackupTarget } from "../edge/backups";
+import {
+    argoCdValues, BACKUP_CREDENTIALS_SECRET, hasLonghorn, K3S_LOCAL_PATH_STORAGE_CLASS, longhornValues,
+    VAULT_CLUSTER_ADDRESS, VAULT_NODE_PORT, VAULT_RELEASE, vaultMode, vaultValues, vsoValues,
+} from "./releases";
+import { VaultBootstrap } from "./vault-bootstrap";
+import { VaultConfig } from "./vault-config";
 
 export interface PlatformArgs {
     config: LabConfig;
     metal: MetalOutputs;
+    /** Where Longhorn backs up to (prod's bucket, or a sandbox's own); none when absent. */
+    backupTarget?: BackupTarget;
 }
+
+/** Charts whose releases hold state: protected on prod. */
+const STATEFUL_CHARTS: ChartKey[] = ["longhorn", "vault"];
 
 export class Platform extends pulumi.ComponentResource {
     readonly kubernetesProvider: k8s.Provider;
     readonly postgresqlProvider: postgresql.Provider;
     readonly vaultProvider: vault.Provider;
-    readonly kvMount: vault.Mount;
-    readonly databaseMount: vault.Mount;
-    readonly kubernetesAuth: vault.AuthBackend;
+    readonly releases: Partial<Record<ChartKey, k8s.helm.v3.Release>> = {};
+    readonly vaultConfig: VaultConfig;
     readonly backends: AppBackends;
 
     constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:platform:Platform", name, {}, opts);
         const { config: cfg, metal } = args;
-        const protect = cfg.isProd;
 
-        // Providers: explicit, from the metal layer; never the operator's ambient context.
-        this.kubernetesProvider = new k8s.Provider(`${name}-kubernetes`, {
+        // Providers: explicit, from the metal layer; never the operator's ambient kube context.
+        this.kubernetesProvider = new k8s.Provider(`${name}-kubernetes-provider`, {
             kubeconfig: metal.kubeconfig,
-            // Stable identity: new certificates in the kubeconfig update the provider, not replace everything.
+            // Stable identity: new certificates in the kubeconfig update the provider instead of
+            // replacing it (and everything under it).
             clusterIdentifier: `${cfg.project}-${cfg.stack}`,
             enableServerSideApply: true,
         }, { parent: this });
-        this.postgresqlProvider = new postgresql.Provider(`${name}-postgresql`, {
+        this.postgresqlProvider = new postgresql.Provider(`${name}-postgresql-provider`, {
             host: metal.postgres.host,
             port: metal.postgres.port,
             username: metal.postgres.adminUser,
@@ -43,36 +54,123 @@ export class Platform extends pulumi.ComponentResource {
             sslmode: "disable",
             superuser: true,
         }, { parent: this });
-        this.vaultProvider = new vault.Provider(`${name}-vault`, {
-            address: cfg.vaultAddress ?? "http://127.0.0.1:8200",
-            skipChildToken: true,
-        }, { parent: this });
-        const vaultOpts = { parent: this, provider: this.vaultProvider };
+        const k8sOpts = { parent: this, provider: this.kubernetesProvider };
 
-        // Shared Vault backends.
-        this.kvMount = new vault.Mount(`${name}-kv`, {
-            path: shared.kvMount,
-            type: "kv",
-            options: { version: "2" },
-            description: "App secrets, one folder per instance",
-        }, { ...vaultOpts, protect });
-        this.databaseMount = new vault.Mount(`${name}-database`, {
-            path: shared.databaseMount,
-            type: "database",
-            description: "Dynamic PostgreSQL credentials, one connection and role per instance",
-        }, { ...vaultOpts, protect });
-        this.kubernetesAuth = new vault.AuthBackend(`${name}-kubernetes-auth`, {
-            type: "kubernetes",
-            path: shared.kubernetesAuthPath,
-        }, vaultOpts);
+        const release = (key: ChartKey, releaseName: string, namespace: string, values: pulumi.Input<Record<string, unknown>>,
+            extra: pulumi.CustomResourceOptions = {}) => {
+            const chart = cfg.versions.charts[key];
+            const r = new k8s.helm.v3.Release(`${name}-${releaseName}`, {
+                name: releaseName,
+                chart: chart.chart,
+                version: chart.version,
+                repositoryOpts: { repo: chart.repo },
+                namespace,
+                createNamespace: true,
+                atomic: false,
+                timeout: 900,
+                values,
+            }, { ...k8sOpts, protect: cfg.isProd && STATEFUL_CHARTS.includes(key), ...extra });
+            this.releases[key] = r;
+            return r;
+        };
+
+        // Storage: Longhorn (not on k3d), and exactly one default StorageClass.
+        if (hasLonghorn(cfg)) {
+            const deps: pulumi.Resource[] = [];
+            if (args.backupTarget) {
+                deps.push(new k8s.core.v1.Secret(`${name}-longhorn-backup-credentials`, {
+                    metadata: { name: BACKUP_CREDENTIALS_SECRET, namespace: shared.longhornNamespace },
+                    stringData: args.backupTarget.credentials,
+                }, k8sOpts));
+            }
+            const longhorn = release("longhorn", "longhorn", shared.longhornNamespace,
+                longhornValues(args.backupTarget?.url), { dependsOn: deps });
+            // k3s makes local-path the default; with Longhorn there, it must not stay one.
+            new k8s.storage.v1.StorageClassPatch(`${name}-local-path-not-default`, {
+                metadata: {
+                    name: K3S_LOCAL_PATH_STORAGE_CLASS,
+                    annotations: { "storageclass.kubernetes.io/is-default-class": "false" },
+                },
+            }, { ...k8sOpts, dependsOn: [longhorn] });
+        }
+
+        // Vault: dev mode on k3d, standalone (init + unseal automated) on the VMs, existing on prod.
+        const mode = vaultMode(cfg);
+        let vaultAddress: pulumi.Input<string>;
+        let vaultToken: pulumi.Input<string> | undefined;
+        let vaultReady: pulumi.Resource[] = [];
+        let vaultClusterAddress: string;
+        if (mode === "external") {
+            vaultAddress = cfg.vaultAddress!;
+            vaultClusterAddress = cfg.vaultAddress!;
+            vaultToken = undefined; // VAULT_TOKEN from the operator's environment
+        } else {
+            const bootstrap = new VaultBootstrap(`${name}-vault-bootstrap`, {
+                mode,
+                kubeconfig: metal.kubeconfig,
+                namespace: shared.vaultNamespace,
+                releaseName: VAULT_RELEASE,
+                install: (devRootToken) => {
+                    const values = vaultValues(mode, cfg) as { server: Record<string, any> };
+                    if (devRootToken) values.server.dev.devRootToken = devRootToken;
+                    return release("vault", VAULT_RELEASE, shared.vaultNamespace, values);
+                },
+            }, { parent: this });
+            vaultToken = bootstrap.rootToken;
+            vaultReady = [bootstrap.ready];
+            vaultClusterAddress = VAULT_CLUSTER_ADDRESS;
+            vaultAddress = cfg.vaultAddress ?? (cfg.mode === "k3d"
+                ? `http://127.0.0.1:${cfg.k3d!.vaultPort}`
+                : metal.nodes.apply((nodes) => {
+                    const server = nodes.find((n) => n.role === "server");
+                    return `http://${server ? server.address : "unknown-server"}:${VAULT_NODE_PORT}`;
+                }));
+        }
+        this.vaultProvider = new vault.Provider(`${name}-vault-provider`, {
+            address: vaultAddress,
+            token: vaultToken,
+            skipChildToken: true,
+        }, { parent: this, dependsOn: vaultReady });
+
+        // Vault Secrets Operator and its default connection to the stack's Vault.
+        const vso = release("vaultSecretsOperator", "vault-secrets-operator", shared.vsoNamespace, vsoValues());
+        const vaultConnection = new k8s.apiextensions.CustomResource(`${name}-vault-connection`, {
+            apiVersion: "secrets.hashicorp.com/v1beta1",
+            kind: "VaultConnection",
+            metadata: { name: "default", namespace: shared.vsoNamespace },
+            spec: { address: vaultClusterAddress, skipTLSVerify: false },
+        }, { ...k8sOpts, dependsOn: [vso] });
+
+        // Argo CD with its CRDs, and the project the per-app Applications belong to.
+        const argocd = release("argoCd", "argocd", shared.argoCdNamespace, argoCdValues());
+        const project = new k8s.apiextensions.CustomResource(`${name}-apps-project`, {
+            apiVersion: "argoproj.io/v1alpha1",
+            kind: "AppProject",
+            metadata: { name: shared.argoProject, namespace: shared.argoCdNamespace },
+            spec: {
+                description: "The lab's applications, one Application per (app, env)",
+                sourceRepos: [pulumi.interpolate`${metal.gitea.clusterUrl}/${cfg.giteaOrg}/*`],
+                destinations: [{ server: "https://kubernetes.default.svc", namespace: "*" }],
+                clusterResourceWhitelist: [],
+                namespaceResourceBlacklist: [{ group: "", kind: "ResourceQuota" }, { group: "", kind: "LimitRange" }],
+            },
+        }, { ...k8sOpts, dependsOn: [argocd] });
+
+        // Vault's own configuration, once Vault is up.
+        this.vaultConfig = new VaultConfig(`${name}-vault-config`, {
+            config: cfg,
+            provider: this.vaultProvider,
+            ready: vaultReady,
+            giteaUrl: metal.gitea.clusterUrl,
+        }, { parent: this });
 
         this.backends = {
             kubernetesProvider: this.kubernetesProvider,
             postgresqlProvider: this.postgresqlProvider,
             vaultProvider: this.vaultProvider,
-            kvMount: this.kvMount,
-            databaseMount: this.databaseMount,
-            kubernetesAuth: this.kubernetesAuth,
+            kvMount: this.vaultConfig.kvMount,
+            databaseMount: this.vaultConfig.databaseMount,
+            kubernetesAuth: this.vaultConfig.kubernetesAuth,
             postgres: {
                 clusterHost: metal.postgres.clusterHost,
                 clusterPort: metal.postgres.clusterPort,
@@ -81,7 +179,9 @@ export class Platform extends pulumi.ComponentResource {
             },
             giteaClusterUrl: metal.gitea.clusterUrl,
             giteaOrg: cfg.giteaOrg,
+            vsoReady: [vso, vaultConnection],
+            argoCdReady: [argocd, project],
         };
-        this.registerOutputs({});
+        this.registerOutputs({ vaultAddress });
     }
 }
