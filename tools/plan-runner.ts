@@ -4,6 +4,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
+// Internal to the SDK but exported: waits until every registration has been answered.
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
 import { PlanDocument, PlanResource, SECRET_PLACEHOLDER } from "./plan-types";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -138,7 +140,7 @@ export async function runPlan(opts: RunPlanOptions): Promise<PlanDocument> {
     process.on("unhandledRejection", onRejection);
     try {
         await pulumi.runtime.runInPulumiStack(async () => require(program));
-        await pulumi.runtime.waitForRPCs();
+        await waitForRPCs();
     } finally {
         process.off("unhandledRejection", onRejection);
     }

@@ -2,7 +2,8 @@
 // npm run plan:update -- <stack>
 import * as fs from "fs";
 import * as path from "path";
-import { isConfigError } from "../components/config";
+import { isConfigError, parseConfig } from "../components/config";
+import { describeParity, Facts, factsOf, parityDifferences } from "../components/parity";
 import { readStackConfig, StackFileError } from "../components/stack-config";
 import { PROJECT_DIR, runPlan } from "./plan-runner";
 import { PlanDocument } from "./plan-types";
@@ -54,6 +55,25 @@ function evaluate(plan: PlanDocument): PlanDocument {
     return evaluatePolicies ? { ...plan, violations: evaluatePolicies(plan.resources) } : plan;
 }
 
+/** The committed stacks (Pulumi.<stack>.yaml beside Pulumi.yaml). */
+export function committedStacks(): string[] {
+    return fs.readdirSync(PROJECT_DIR).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s).sort();
+}
+
+/** One line on parity: this stack's effective versions and catalogue against the other stacks'. */
+function parityLine(stack: string, config: Record<string, string>): string {
+    const stacks = [...new Set([...committedStacks(), stack])].sort();
+    const facts: Record<string, Facts> = {};
+    for (const s of stacks) {
+        try {
+            facts[s] = factsOf(parseConfig(s, s === stack ? config : readStackConfig(PROJECT_DIR, s)));
+        } catch (e) {
+            return `parity: not checked, stack ${s} does not load: ${(e as Error).message}`;
+        }
+    }
+    return describeParity(parityDifferences(facts), stacks);
+}
+
 async function main(): Promise<number> {
     let args: Args;
     try {
@@ -90,7 +110,7 @@ async function main(): Promise<number> {
         return mandatory ? 1 : 0;
     }
     if (args.json) process.stdout.write(text);
-    else process.stdout.write(renderTree(plan, Date.now() - started));
+    else process.stdout.write(`${renderTree(plan, Date.now() - started)}${parityLine(args.stack, config)}\n`);
     return mandatory ? 1 : 0;
 }
 
