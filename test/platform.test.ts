@@ -1,0 +1,199 @@
+import { strict as assert } from "assert";
+import { parseConfig } from "../components/config";
+import { Facts, factsOf, parityDifferences, PARITY_EXCEPTIONS } from "../components/parity";
+import { readStackConfig } from "../components/stack-config";
+import { PlanDocument, PlanResource } from "../tools/plan-types";
+import { byType, planOf, ROOT, runPlanCli, STACKS, writeStackFile } from "./helpers/plan";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const manifest = () => parseConfig("prod", readStackConfig(ROOT, "prod")).versions;
+
+function releases(plan: PlanDocument): Record<string, string> {
+    return Object.fromEntries(byType(plan, RELEASE).map((r) => [r.inputs.chart as string, r.inputs.version as string]));
+}
+
+function release(plan: PlanDocument, chart: string): PlanResource {
+    const r = byType(plan, RELEASE).find((x) => x.inputs.chart === chart);
+    assert.ok(r, `${plan.stack} has a ${chart} release`);
+    return r;
+}
+
+/** Everything a resource waits for, directly or through its dependencies and its provider. */
+function closure(plan: PlanDocument, r: PlanResource): Set<string> {
+    const byUrn = new Map(plan.resources.map((x) => [x.urn, x]));
+    const seen = new Set<string>();
+    const stack = [...r.dependsOn, ...(r.provider ? [r.provider] : [])];
+    while (stack.length) {
+        const u = stack.pop()!;
+        if (seen.has(u)) continue;
+        seen.add(u);
+        const x = byUrn.get(u);
+        if (x) stack.push(...x.dependsOn, ...(x.provider ? [x.provider] : []));
+    }
+    return seen;
+}
+
+describe("platform: releases, providers, ordering", () => {
+    it("installs the releases of each stack at the manifest's chart versions", () => {
+        const c = manifest().charts;
+        const all = { [c.longhorn.chart]: c.longhorn.version, [c.vault.chart]: c.vault.version, [c.vaultSecretsOperator.chart]: c.vaultSecretsOperator.version, [c.argoCd.chart]: c.argoCd.version };
+        const without = (...charts: string[]) => Object.fromEntries(Object.entries(all).filter(([k]) => !charts.includes(k)));
+        assert.deepEqual(releases(planOf("sandbox-vms")), all);
+        assert.deepEqual(releases(planOf("sandbox-k3d")), without("longhorn"), "no Longhorn on k3d");
+        assert.deepEqual(releases(planOf("prod")), without("vault"), "prod uses its existing Vault");
+        for (const stack of STACKS) {
+            for (const r of byType(planOf(stack), RELEASE)) {
+                const spec = Object.values(manifest().charts).find((x) => x.chart === r.inputs.chart)!;
+                assert.deepEqual(r.inputs.repositoryOpts, { repo: spec.repo }, `${stack} ${r.name} from the manifest's repo`);
+            }
+        }
+    });
+
+    it("runs Vault in dev mode on k3d and standalone with persistent storage on the VMs", () => {
+        const dev = release(planOf("sandbox-k3d"), "vault").inputs.values as any;
+        assert.equal(dev.server.dev.enabled, true);
+        assert.equal(dev.server.dev.devRootToken, "[secret]", "the dev root token is a secret, not the chart's default");
+        const vms = release(planOf("sandbox-vms"), "vault").inputs.values as any;
+        assert.equal(vms.server.standalone.enabled, true);
+        assert.deepEqual(vms.server.dataStorage, { enabled: true, size: "2Gi", storageClass: "longhorn" });
+        assert.equal(vms.server.dev, undefined);
+    });
+
+    it("replicates Longhorn volumes three times where it runs", () => {
+        for (const stack of ["prod", "sandbox-vms"]) {
+            const v = release(planOf(stack), "longhorn").inputs.values as any;
+            assert.equal(v.persistence.defaultClassReplicaCount, 3);
+            assert.equal(v.defaultSettings.defaultReplicaCount, 3);
+        }
+    });
+
+    it("has exactly one default StorageClass in every stack", () => {
+        for (const stack of STACKS) {
+            const plan = planOf(stack);
+            // k3s ships local-path as the default, unless the program turns that off.
+            const localPathPatched = byType(plan, "kubernetes:storage.k8s.io/v1:StorageClassPatch").some((r) =>
+                (r.inputs.metadata as any).name === "local-path" && (r.inputs.metadata as any).annotations["storageclass.kubernetes.io/is-default-class"] === "false");
+            const defaults = [
+                ...(localPathPatched ? [] : ["local-path"]),
+                ...byType(plan, RELEASE).filter((r) => (r.inputs.values as any)?.persistence?.defaultClass === true).map(() => "longhorn"),
+            ];
+            assert.equal(defaults.length, 1, `${stack}: default StorageClasses ${defaults.join(", ")}`);
+        }
+    });
+
+    it("backs prod up to its bucket and gives sandboxes no backup target", () => {
+        const prod = planOf("prod");
+        const bucket = byType(prod, "gcp:storage/bucket:Bucket");
+        assert.equal(bucket.length, 1);
+        assert.equal(bucket[0].inputs.name, "acmelab-longhorn-backups");
+        assert.ok(bucket[0].protect);
+        assert.equal(byType(prod, "gcp:storage/hmacKey:HmacKey").length, 1);
+        const lh = release(prod, "longhorn");
+        assert.equal((lh.inputs.values as any).defaultBackupStore.backupTarget, "s3://acmelab-longhorn-backups@europe-west1/");
+        assert.ok(lh.dependsOn.some((d) => d.endsWith("::platform-longhorn-backup-credentials")), "Longhorn waits for its credentials");
+        const vms = planOf("sandbox-vms");
+        assert.equal(byType(vms, "gcp:storage/bucket:Bucket").length, 0);
+        assert.equal((release(vms, "longhorn").inputs.values as any).defaultBackupStore.backupTarget, "");
+    });
+
+    it("gives every kubernetes, postgresql and vault resource an explicit provider", () => {
+        for (const stack of STACKS) {
+            const plan = planOf(stack);
+            const managed = plan.resources.filter((r) => /^(kubernetes|postgresql|vault|cloudflare|gcp):/.test(r.type));
+            assert.ok(managed.length > 50);
+            const ambient = managed.filter((r) => !r.provider).map((r) => r.urn);
+            assert.deepEqual(ambient, [], `${stack}: resources on an ambient default provider`);
+            const k8s = byType(plan, "pulumi:providers:kubernetes");
+            assert.equal(k8s.length, 1);
+            assert.equal(k8s[0].inputs.clusterIdentifier, `homelab-${stack}`, "stable cluster identity");
+            assert.equal(k8s[0].inputs.kubeconfig, "[secret]");
+        }
+    });
+
+    it("makes CustomResources wait for the release that installs their CRDs", () => {
+        for (const stack of STACKS) {
+            const plan = planOf(stack);
+            const vso = release(plan, "vault-secrets-operator").urn;
+            const argocd = release(plan, "argo-cd").urn;
+            for (const r of plan.resources.filter((x) => x.type.startsWith("kubernetes:secrets.hashicorp.com/"))) {
+                assert.ok(closure(plan, r).has(vso), `${r.urn} waits for VSO`);
+            }
+            for (const r of plan.resources.filter((x) => x.type.startsWith("kubernetes:argoproj.io/"))) {
+                assert.ok(closure(plan, r).has(argocd), `${r.urn} waits for Argo CD`);
+            }
+        }
+    });
+
+    it("configures Vault only once it is initialized and unsealed", () => {
+        for (const stack of ["sandbox-vms", "sandbox-k3d"]) {
+            const plan = planOf(stack);
+            const ready = stack === "sandbox-vms"
+                ? plan.resources.find((r) => r.name.endsWith("vault-bootstrap-init"))!
+                : release(plan, "vault");
+            assert.ok(ready, `${stack}: the Vault bring-up`);
+            for (const r of plan.resources.filter((x) => x.type.startsWith("vault:"))) {
+                assert.ok(closure(plan, r).has(ready.urn), `${r.urn} waits for ${ready.name}`);
+            }
+        }
+    });
+
+    it("lets independent apps come up in parallel: no app waits for another", () => {
+        for (const stack of STACKS) {
+            const plan = planOf(stack);
+            const instanceOf = (urn: string) => plan.resources.find((r) => r.urn === urn)?.parent ?? null;
+            const instances = new Set(byType(plan, "lab:apps:AppInstance").map((r) => r.urn));
+            for (const r of plan.resources.filter((x) => x.parent && instances.has(x.parent))) {
+                for (const d of closure(plan, r)) {
+                    const owner = instanceOf(d);
+                    assert.ok(!owner || !instances.has(owner) || owner === r.parent, `${r.urn} depends on ${d} of another app`);
+                }
+            }
+        }
+    });
+
+    it("keeps the Vault init's and dev token's secrets out of every log", () => {
+        for (const stack of ["sandbox-k3d", "sandbox-vms"]) {
+            const cmds = planOf(stack).resources.filter((r) => r.name.includes("vault-bootstrap") && r.type.startsWith("command:"));
+            assert.ok(cmds.length >= 1);
+            for (const c of cmds) {
+                assert.deepEqual(c.additionalSecretOutputs, ["stdout"], `${c.name} stdout is secret`);
+                assert.equal(c.inputs.logging, "stderr", `${c.name} logs only its progress (stderr)`);
+            }
+        }
+        const init = planOf("sandbox-vms").resources.find((r) => r.name.endsWith("vault-bootstrap-init"))!;
+        assert.equal((init.inputs.environment as any).KUBECONFIG_DATA, "[secret]", "the kubeconfig is passed as a secret");
+    });
+});
+
+describe("parity between stacks", () => {
+    const facts = (overrides: Record<string, Record<string, string>> = {}): Record<string, Facts> =>
+        Object.fromEntries(STACKS.map((s) => [s, factsOf(parseConfig(s, { ...readStackConfig(ROOT, s), ...(overrides[s] ?? {}) }))]));
+
+    it("the three stacks run the same versions and catalogue, but for the declared exceptions", () => {
+        assert.deepEqual(parityDifferences(facts()), []);
+        for (const e of PARITY_EXCEPTIONS) assert.ok(e.reason.length > 10, `${e.stack} ${e.fact} has a reason`);
+    });
+
+    it("fails when one stack's k3s version is changed", () => {
+        const versions = JSON.parse(readStackConfig(ROOT, "prod")["homelab:versions"]);
+        versions.k3s = "v1.33.6+k3s1";
+        const diffs = parityDifferences(facts({ "sandbox-vms": { "homelab:versions": JSON.stringify(versions) } }));
+        assert.deepEqual(diffs, [{ fact: "versions.k3s", values: { prod: "v1.34.3+k3s1", "sandbox-k3d": "v1.34.3+k3s1", "sandbox-vms": "v1.33.6+k3s1" } }]);
+    });
+
+    it("fails when a sandbox's catalogue differs", () => {
+        const apps = JSON.parse(readStackConfig(ROOT, "prod")["homelab:apps"]);
+        delete apps.cms;
+        const diffs = parityDifferences(facts({ "sandbox-k3d": { "homelab:apps": JSON.stringify(apps) } }));
+        assert.deepEqual(diffs.map((d) => d.fact), ["apps"]);
+    });
+
+    it("is a line of the plan's output", () => {
+        const ok = runPlanCli(["sandbox-vms"]);
+        assert.match(ok.stdout, /^parity: prod, sandbox-k3d, sandbox-vms run the same versions and catalogue/m);
+        const versions = JSON.parse(readStackConfig(ROOT, "prod")["homelab:versions"]);
+        versions.charts.argoCd.version = "9.0.0";
+        const bad = runPlanCli(["sandbox-vms", "--config-file", writeStackFile("sandbox-vms", { "homelab:versions": versions })]);
+        assert.match(bad.stdout, /parity: DIFFERENCES[\s\S]*charts\.argoCd: prod=9\.5\.2, sandbox-k3d=9\.5\.2, sandbox-vms=9\.0\.0/);
+    });
+});
