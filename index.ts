@@ -1,7 +1,7 @@
 // The program: read the stack's configuration, guard it, compose the layers. Nothing else.
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./components/config";
-import { Metal } from "./tools/tmp-metal";
+import { Metal } from "./components/metal";
 import { Platform } from "./components/platform";
 import { Edge } from "./components/edge";
 import { Backups } from "./components/edge/backups";

@@ -2,6 +2,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../config";
 
+/** The NodePort a sandbox's Vault API is published on (k3d maps it to the laptop's loopback). */
+export const VAULT_NODE_PORT = 30820;
+
 export interface NodeInfo {
     name: string;
     role: Role;

@@ -5,13 +5,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as postgresql from "@pulumi/postgresql";
 import * as vault from "@pulumi/vault";
 import { ChartKey, LabConfig } from "../config";
-import { MetalOutputs } from "../metal/types";
+import { MetalOutputs, VAULT_NODE_PORT } from "../metal/types";
 import { shared } from "../naming";
 import { AppBackends } from "../apps/app-instance";
 import { BackupTarget } from "../edge/backups";
 import {
     argoCdValues, BACKUP_CREDENTIALS_SECRET, hasLonghorn, K3S_LOCAL_PATH_STORAGE_CLASS, longhornValues,
-    VAULT_CLUSTER_ADDRESS, VAULT_NODE_PORT, VAULT_RELEASE, vaultMode, vaultValues, vsoValues,
+    VAULT_CLUSTER_ADDRESS, VAULT_RELEASE, vaultMode, vaultValues, vsoValues,
 } from "./releases";
 import { VaultBootstrap } from "./vault-bootstrap";
 import { VaultConfig } from "./vault-config";

@@ -2,9 +2,8 @@
 // so tests can read them without a cluster).
 import { ChartKey, LabConfig } from "../config";
 import { shared } from "../naming";
+import { VAULT_NODE_PORT } from "../metal/types";
 
-/** The NodePort Vault's API is published on, where the operator reaches a sandbox Vault. */
-export const VAULT_NODE_PORT = 30820;
 export const VAULT_RELEASE = "vault";
 /** Vault's API as workloads inside the cluster reach it (VSO, Argo CD never). */
 export const VAULT_CLUSTER_ADDRESS = `http://${VAULT_RELEASE}.${shared.vaultNamespace}.svc.cluster.local:8200`;

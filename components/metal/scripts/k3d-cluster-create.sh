@@ -5,7 +5,8 @@
 #
 # Run by Pulumi (command.local.Command, create) with bash; idempotent: an existing
 # cluster with the pinned image is left as it is (started if it was stopped).
-# Environment: CLUSTER_NAME, K3S_IMAGE, API_PORT, WAIT_TIMEOUT (seconds).
+# Environment: CLUSTER_NAME, K3S_IMAGE, API_PORT, WAIT_TIMEOUT (seconds); optional
+# NODE_PORTS: space-separated <laptop port>:<NodePort> pairs published on 127.0.0.1.
 # Progress goes to stderr; stdout gets one word: created, started or unchanged.
 # Keep it bash 3.2 compatible (macOS /bin/bash).
 set -euo pipefail
@@ -59,12 +60,21 @@ if [ -n "$state" ]; then
     exit 0
 fi
 
+port_args=()
+for pair in ${NODE_PORTS:-}; do
+    case "$pair" in
+        [0-9]*:[0-9]*) port_args+=(--port "127.0.0.1:${pair%%:*}:${pair#*:}@server:0") ;;
+        *) die "NODE_PORTS entry '$pair' is not <laptop port>:<NodePort>" ;;
+    esac
+done
+
 log "creating the cluster with $K3S_IMAGE (API on 127.0.0.1:$API_PORT, traefik disabled, waiting up to ${WAIT_TIMEOUT}s)"
 if ! k3d cluster create "$CLUSTER_NAME" \
     --image "$K3S_IMAGE" \
     --servers 1 --agents 0 \
     --api-port "127.0.0.1:$API_PORT" \
     --k3s-arg "--disable=traefik@server:*" \
+    ${port_args[@]+"${port_args[@]}"} \
     --wait --timeout "${WAIT_TIMEOUT}s" \
     --kubeconfig-update-default=false --kubeconfig-switch-context=false >&2; then
     # Nothing half-created: the cluster did not exist before this run, so remove what is left.

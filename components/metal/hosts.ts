@@ -1,0 +1,167 @@
+// hosts mode (prod, and sandbox-vms once its VMs exist: one code path for both): over SSH,
+// install or verify k3s at the pinned version (server first, then the agents in parallel
+// with the join token), read the kubeconfig back with the server address rewritten, and run
+// Postgres and Gitea with docker compose on the data host.
+//
+// SSH: no private key in the configuration. The command provider authenticates with the
+// operator's ssh-agent (SSH_AUTH_SOCK). Scripts run as root through `sudo -n` when the SSH
+// user is not root.
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { Role } from "../config";
+import { GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
+import { remoteScriptCommand } from "./scripts";
+import { COMPOSE_DEFAULTS, POSTGRES_ADMIN_USER, renderCompose } from "./render";
+
+export interface HostTarget {
+    name: string;
+    role: Role;
+    /** The address the operator's machine reaches over SSH (an Output for VMs). */
+    address: pulumi.Input<string>;
+}
+
+export interface K3sHostsArgs {
+    hosts: HostTarget[];
+    /** The host (by name) that runs Postgres and Gitea in docker compose. */
+    dataHost: string;
+    sshUser: string;
+    /** The k3s release of the version manifest, e.g. v1.34.3+k3s1. */
+    k3sVersion: string;
+    images: { postgres: string; gitea: string };
+    /** A fixed join token (secret); otherwise the server's own token is read back. */
+    k3sToken?: pulumi.Input<string>;
+}
+
+export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
+    readonly kubeconfig: pulumi.Output<string>;
+    readonly nodes: pulumi.Output<NodeInfo[]>;
+    readonly postgres: PostgresEndpoint;
+    readonly gitea: GiteaEndpoint;
+    /** The k3s install of the server, and of each agent by host name. */
+    readonly server: command.remote.Command;
+    readonly agents: Record<string, command.remote.Command>;
+    readonly data: command.remote.Command;
+
+    constructor(name: string, args: K3sHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("lab:metal:K3sHosts", name, {}, opts);
+        const servers = args.hosts.filter((h) => h.role === "server");
+        if (servers.length !== 1) {
+            throw new Error(`K3sHosts ${name}: expected exactly one host with role server, got ${servers.map((h) => h.name).join(", ") || "none"}`);
+        }
+        const server = servers[0];
+        const dataHost = args.hosts.find((h) => h.name === args.dataHost);
+        if (!dataHost) {
+            throw new Error(`K3sHosts ${name}: dataHost ${JSON.stringify(args.dataHost)} is not one of the hosts (${args.hosts.map((h) => h.name).join(", ")})`);
+        }
+        const sudo = args.sshUser !== "root";
+        const connection = (h: HostTarget): command.types.input.remote.ConnectionArgs => ({
+            host: h.address,
+            user: args.sshUser,
+        });
+        // The host a command runs on, in plain sight: connection is a secret input (it may carry
+        // credentials), so plans and previews show it redacted. A new host (or a VM launched
+        // anew) replaces the command, as a changed connection does anyway.
+        const target = (h: HostTarget): pulumi.Input<unknown[]> => [h.name, h.address];
+        const token = args.k3sToken === undefined
+            ? undefined
+            : pulumi.secret(pulumi.output(args.k3sToken).apply((t) => `${t}\n`));
+
+        // Every remote command: update re-runs the idempotent create (a host at the pinned
+        // version is left untouched); no delete (destroying the stack never uninstalls k3s
+        // or stops Postgres on a host).
+        const serverCmd = remoteScriptCommand("k3s-install.sh", {
+            K3S_VERSION: args.k3sVersion,
+            K3S_ROLE: "server",
+            NODE_NAME: server.name,
+            NODE_IP: server.address,
+            K3S_PRINT_TOKEN: "1",
+            K3S_TOKEN_STDIN: token ? "1" : "0",
+        }, { sudo });
+        // stdout is the node token: secret, not logged (progress is on stderr).
+        this.server = new command.remote.Command(`${name}-k3s-${server.name}`, {
+            connection: connection(server),
+            triggers: target(server),
+            create: serverCmd,
+            update: serverCmd,
+            stdin: token,
+            logging: "stderr",
+            addPreviousOutputInEnv: false,
+        }, { parent: this, additionalSecretOutputs: ["stdout"] });
+
+        // Agents: in parallel, each depending on the server only; the token goes through stdin.
+        const joinToken = token ?? pulumi.secret(this.server.stdout.apply((s) => `${(s ?? "").trim()}\n`));
+        this.agents = {};
+        for (const agent of args.hosts.filter((h) => h.role === "agent")) {
+            const agentCmd = remoteScriptCommand("k3s-install.sh", {
+                K3S_VERSION: args.k3sVersion,
+                K3S_ROLE: "agent",
+                NODE_NAME: agent.name,
+                NODE_IP: agent.address,
+                K3S_SERVER_URL: pulumi.interpolate`https://${server.address}:6443`,
+                K3S_TOKEN_STDIN: "1",
+            }, { sudo });
+            this.agents[agent.name] = new command.remote.Command(`${name}-k3s-${agent.name}`, {
+                connection: connection(agent),
+                triggers: target(agent),
+                create: agentCmd,
+                update: agentCmd,
+                stdin: joinToken,
+                addPreviousOutputInEnv: false,
+            }, { parent: this, dependsOn: [this.server] });
+        }
+
+        const kubeconfigCmd = remoteScriptCommand("k3s-kubeconfig.sh", {
+            SERVER_ADDRESS: server.address,
+            NODE_NAME: server.name,
+        }, { sudo });
+        const kubeconfig = new command.remote.Command(`${name}-kubeconfig`, {
+            connection: connection(server),
+            triggers: target(server),
+            create: kubeconfigCmd,
+            update: kubeconfigCmd,
+            logging: "none",
+            addPreviousOutputInEnv: false,
+        }, { parent: this, dependsOn: [this.server], additionalSecretOutputs: ["stdout"] });
+
+        // The data host: Postgres and Gitea in docker compose, beside (not inside) k3s.
+        const dataAddress = pulumi.output(dataHost.address);
+        const dataCmd = remoteScriptCommand("data-compose.sh", {
+            NODE_NAME: dataHost.name,
+            SERVICE_PORTS: [COMPOSE_DEFAULTS.postgresPort, COMPOSE_DEFAULTS.giteaHttpPort, COMPOSE_DEFAULTS.giteaSshPort].join(" "),
+        }, { sudo });
+        this.data = new command.remote.Command(`${name}-data`, {
+            connection: connection(dataHost),
+            triggers: target(dataHost),
+            create: dataCmd,
+            update: dataCmd,
+            stdin: dataAddress.apply((a) => renderCompose({
+                postgresImage: args.images.postgres,
+                giteaImage: args.images.gitea,
+                giteaRootUrl: `http://${a}:${COMPOSE_DEFAULTS.giteaHttpPort}/`,
+            })),
+            logging: "stderr",
+            addPreviousOutputInEnv: false,
+        }, { parent: this, additionalSecretOutputs: ["stdout"] });
+
+        this.kubeconfig = pulumi.secret(kubeconfig.stdout.apply((s) => (s ?? "").trim()));
+        this.nodes = pulumi.all(args.hosts.map((h) =>
+            pulumi.output(h.address).apply((address): NodeInfo => ({ name: h.name, role: h.role, address }))));
+        const ready = <T>(v: pulumi.Input<T>) => pulumi.all([this.data.id, v]).apply(([, x]) => x as T);
+        this.postgres = {
+            host: ready(dataAddress),
+            port: ready(COMPOSE_DEFAULTS.postgresPort as number),
+            clusterHost: ready(dataAddress),
+            clusterPort: ready(COMPOSE_DEFAULTS.postgresPort as number),
+            adminUser: pulumi.output(POSTGRES_ADMIN_USER),
+            adminPassword: pulumi.secret(this.data.stdout.apply((s) => (s ?? "").trim())),
+        };
+        const giteaUrl = ready(pulumi.interpolate`http://${dataAddress}:${COMPOSE_DEFAULTS.giteaHttpPort}`);
+        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl };
+        this.registerOutputs({
+            kubeconfig: this.kubeconfig,
+            nodes: this.nodes,
+            postgres: this.postgres,
+            gitea: this.gitea,
+        });
+    }
+}

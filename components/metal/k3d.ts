@@ -1,0 +1,170 @@
+// k3d mode (stack sandbox-k3d): one k3d cluster on the operator's laptop, pinned to the k3s
+// image of the version manifest, and Postgres and Gitea as containers on the cluster's
+// Docker network (outside k3s, as on prod), their data in named volumes.
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { K3dSpec } from "../config";
+import { GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
+import { LOCAL_INTERPRETER, readScript } from "./scripts";
+import { POSTGRES_ADMIN_USER, postgresDataPath } from "./render";
+
+/** Where the operator reaches the sandbox's Postgres and Gitea (loopback only; off the usual ports to avoid a local Postgres). */
+export const K3D_POSTGRES_PORT = 15432;
+export const K3D_GITEA_PORT = 13000;
+
+/** The k3s image of a k3s release: `v1.34.3+k3s1` -> `rancher/k3s:v1.34.3-k3s1` (Docker tags have no `+`). */
+export function k3sImage(k3sVersion: string): string {
+    return `rancher/k3s:${k3sVersion.replace(/\+/g, "-")}`;
+}
+
+export interface K3dClusterArgs {
+    /** The Pulumi stack: labels what the scripts create and names the laptop's state folder. */
+    stack: string;
+    cluster: K3dSpec;
+    /** The k3s release of the version manifest, e.g. v1.34.3+k3s1. */
+    k3sVersion: string;
+    images: { postgres: string; gitea: string };
+    /** NodePorts of the cluster to publish on the laptop's loopback: laptop port -> NodePort. */
+    nodePorts?: Record<number, number>;
+}
+
+interface ContainerSpec {
+    part: string;
+    containerName: string;
+    image: string;
+    volumePath: string;
+    publish: string;
+    env: string[];
+    passwordEnv?: string;
+    readyCheck: string;
+}
+
+export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs {
+    readonly kubeconfig: pulumi.Output<string>;
+    readonly nodes: pulumi.Output<NodeInfo[]>;
+    readonly postgres: PostgresEndpoint;
+    readonly gitea: GiteaEndpoint;
+    /** The k3d cluster command (create/delete). */
+    readonly cluster: command.local.Command;
+
+    constructor(name: string, args: K3dClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("lab:metal:K3dCluster", name, {}, opts);
+        const c = args.cluster;
+        const image = k3sImage(args.k3sVersion);
+        const create = readScript("k3d-cluster-create.sh");
+        const nodePorts = Object.entries(args.nodePorts ?? {}).map(([laptop, node]) => `${laptop}:${node}`).join(" ");
+
+        // update re-runs the idempotent create; what defines the cluster is in triggers, whose
+        // change replaces it, deleting the old one first (the name is fixed).
+        this.cluster = new command.local.Command(`${name}-cluster`, {
+            interpreter: LOCAL_INTERPRETER,
+            create,
+            update: create,
+            delete: readScript("k3d-cluster-delete.sh"),
+            environment: {
+                CLUSTER_NAME: c.clusterName,
+                K3S_IMAGE: image,
+                API_PORT: String(c.apiPort),
+                WAIT_TIMEOUT: String(c.waitTimeoutSeconds),
+                NODE_PORTS: nodePorts,
+            },
+            triggers: [c.clusterName, image, c.apiPort, nodePorts],
+        }, { parent: this, deleteBeforeReplace: true });
+
+        const kubeconfigScript = readScript("k3d-kubeconfig.sh");
+        const kubeconfigCmd = new command.local.Command(`${name}-kubeconfig`, {
+            interpreter: LOCAL_INTERPRETER,
+            create: kubeconfigScript,
+            update: kubeconfigScript,
+            environment: { CLUSTER_NAME: c.clusterName, API_PORT: String(c.apiPort) },
+            triggers: [this.cluster.id],
+            logging: "none",
+            addPreviousOutputInEnv: false,
+        }, { parent: this, dependsOn: [this.cluster], additionalSecretOutputs: ["stdout"] });
+
+        // Depends on the cluster's output, so a replaced cluster replaces its containers too.
+        const network = this.cluster.id.apply(() => `k3d-${c.clusterName}`);
+        const container = (s: ContainerSpec): command.local.Command => {
+            const createScript = readScript("k3d-container-create.sh");
+            const volumeName = `${s.containerName}-data`;
+            const containerEnv = s.env.join("\n");
+            return new command.local.Command(`${name}-${s.part}`, {
+                interpreter: LOCAL_INTERPRETER,
+                create: createScript,
+                update: createScript,
+                delete: readScript("k3d-container-delete.sh"),
+                environment: {
+                    STACK: args.stack,
+                    CONTAINER_NAME: s.containerName,
+                    IMAGE: s.image,
+                    NETWORK: network,
+                    VOLUME_NAME: volumeName,
+                    VOLUME_PATH: s.volumePath,
+                    PUBLISH: s.publish,
+                    CONTAINER_ENV: containerEnv,
+                    PASSWORD_ENV: s.passwordEnv ?? "",
+                    READY_CHECK: s.readyCheck,
+                },
+                triggers: [this.cluster.id, s.containerName, s.image, volumeName, s.volumePath, s.publish, containerEnv, s.passwordEnv ?? ""],
+                logging: s.passwordEnv ? "stderr" : "stdoutAndStderr",
+                addPreviousOutputInEnv: false,
+            }, {
+                parent: this,
+                dependsOn: [this.cluster],
+                deleteBeforeReplace: true,
+                additionalSecretOutputs: s.passwordEnv ? ["stdout"] : [],
+            });
+        };
+
+        const pgName = `k3d-${c.clusterName}-postgres`;
+        const pg = container({
+            part: "postgres",
+            containerName: pgName,
+            image: args.images.postgres,
+            volumePath: postgresDataPath(args.images.postgres),
+            publish: `127.0.0.1:${K3D_POSTGRES_PORT}:5432`,
+            env: [`POSTGRES_USER=${POSTGRES_ADMIN_USER}`],
+            passwordEnv: "POSTGRES_PASSWORD",
+            readyCheck: `pg_isready -U ${POSTGRES_ADMIN_USER} -h 127.0.0.1`,
+        });
+        const giteaName = `k3d-${c.clusterName}-gitea`;
+        const giteaUrl = `http://127.0.0.1:${K3D_GITEA_PORT}`;
+        const gitea = container({
+            part: "gitea",
+            containerName: giteaName,
+            image: args.images.gitea,
+            volumePath: "/data",
+            publish: `127.0.0.1:${K3D_GITEA_PORT}:3000`,
+            env: [
+                "GITEA__database__DB_TYPE=sqlite3",
+                `GITEA__server__ROOT_URL=${giteaUrl}/`,
+                "GITEA__server__DISABLE_SSH=true",
+                "GITEA__security__INSTALL_LOCK=true",
+            ],
+            readyCheck: "curl -fsS -o /dev/null http://127.0.0.1:3000/api/healthz",
+        });
+
+        this.kubeconfig = pulumi.secret(kubeconfigCmd.stdout.apply((s) => (s ?? "").trim()));
+        this.nodes = this.cluster.id.apply(() => [
+            { name: `k3d-${c.clusterName}-server-0`, role: "server" as const, address: "127.0.0.1" },
+        ]);
+        this.postgres = {
+            host: pg.id.apply(() => "127.0.0.1"),
+            port: pg.id.apply(() => K3D_POSTGRES_PORT),
+            clusterHost: pg.id.apply(() => pgName),
+            clusterPort: pulumi.output(5432),
+            adminUser: pulumi.output(POSTGRES_ADMIN_USER),
+            adminPassword: pulumi.secret(pg.stdout.apply((s) => (s ?? "").trim())),
+        };
+        this.gitea = {
+            url: gitea.id.apply(() => giteaUrl),
+            clusterUrl: gitea.id.apply(() => `http://${giteaName}:3000`),
+        };
+        this.registerOutputs({
+            kubeconfig: this.kubeconfig,
+            nodes: this.nodes,
+            postgres: this.postgres,
+            gitea: this.gitea,
+        });
+    }
+}

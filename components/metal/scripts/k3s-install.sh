@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Installs k3s at the pinned version on one host, upgrades a host at another version, and
+# leaves a host already at the pinned version untouched (no reinstall, no restart: on prod
+# a restart is an outage). Prints which of the three happened.
+#
+# Runs ON THE HOST, as root (command.remote.Command runs it through `sudo -n` when the
+# SSH user is not root). Used by prod and by sandbox-vms alike (one code path).
+#
+# Environment:
+#   K3S_VERSION       the pinned release, e.g. v1.34.3+k3s1
+#   K3S_ROLE          server | agent
+#   NODE_NAME         the host's name in the lab (for messages)
+#   NODE_IP           the host's address (node-ip, and tls-san on the server)
+#   K3S_SERVER_URL    agents: https://<server>:6443
+#   K3S_TOKEN_STDIN   1: the join token is the first line of stdin (agents; the server
+#                     when the stack fixes the token). Never on a command line.
+#   K3S_PRINT_TOKEN   1: print the server's node token on stdout at the very end (the
+#                     command's stdout is then a secret output with logging off).
+#   K3S_READY_TIMEOUT seconds to wait for k3s to be ready (default 300)
+# Paths, configurable for tests (default to the real ones):
+#   K3S_CONFIG_DIR (/etc/rancher/k3s), K3S_DATA_DIR (/var/lib/rancher/k3s),
+#   K3S_INSTALL_URL (the installer of the pinned release), K3S_RELEASE_URL (the releases).
+# Fresh installs use the k3s installer of the pinned release, with the settings in
+# $K3S_CONFIG_DIR/config.yaml. Upgrades replace the binary (checksum verified) and restart
+# the service, which keeps the host's existing service definition and flags as they are.
+# Progress goes to stderr.
+set -euo pipefail
+
+: "${K3S_VERSION:?K3S_VERSION is required (e.g. v1.34.3+k3s1)}"
+: "${K3S_ROLE:?K3S_ROLE is required (server or agent)}"
+: "${NODE_NAME:?NODE_NAME is required}"
+: "${NODE_IP:?NODE_IP is required (the host address)}"
+K3S_SERVER_URL="${K3S_SERVER_URL:-}"
+K3S_TOKEN_STDIN="${K3S_TOKEN_STDIN:-0}"
+K3S_PRINT_TOKEN="${K3S_PRINT_TOKEN:-0}"
+K3S_READY_TIMEOUT="${K3S_READY_TIMEOUT:-300}"
+K3S_CONFIG_DIR="${K3S_CONFIG_DIR:-/etc/rancher/k3s}"
+K3S_DATA_DIR="${K3S_DATA_DIR:-/var/lib/rancher/k3s}"
+version_path="${K3S_VERSION//+/%2B}"
+K3S_INSTALL_URL="${K3S_INSTALL_URL:-https://raw.githubusercontent.com/k3s-io/k3s/$version_path/install.sh}"
+K3S_RELEASE_URL="${K3S_RELEASE_URL:-https://github.com/k3s-io/k3s/releases/download/$version_path}"
+
+log() { printf '[k3s %s] %s\n' "$NODE_NAME" "$*" >&2; }
+die() { printf '[k3s %s] ERROR: %s\n' "$NODE_NAME" "$*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "required tool '$1' is not installed on $NODE_NAME ($2)"; }
+
+case "$K3S_VERSION" in
+    v[0-9]*.[0-9]*.[0-9]*+k3s[0-9]*) ;;
+    *) die "K3S_VERSION '$K3S_VERSION' is not a k3s release such as v1.34.3+k3s1" ;;
+esac
+case "$K3S_ROLE" in
+    server) service=k3s; other=k3s-agent ;;
+    agent) service=k3s-agent; other=k3s ;;
+    *) die "K3S_ROLE '$K3S_ROLE' must be server or agent" ;;
+esac
+if [ "$K3S_ROLE" = agent ] && [ -z "$K3S_SERVER_URL" ]; then
+    die "K3S_SERVER_URL is required for an agent (https://<server>:6443)"
+fi
+
+token=""
+if [ "$K3S_TOKEN_STDIN" = 1 ]; then
+    IFS= read -r token || true
+    [ -n "$token" ] || die "K3S_TOKEN_STDIN=1 but no token arrived on stdin"
+fi
+if [ "$K3S_ROLE" = agent ] && [ -z "$token" ]; then
+    die "an agent needs the join token on stdin (K3S_TOKEN_STDIN=1)"
+fi
+
+log "checking tools"
+need systemctl "k3s needs systemd"
+need sort "coreutils"
+need awk "part of the base system"
+
+if systemctl is-active --quiet "$other" 2>/dev/null; then
+    die "this host runs $other, but the stack says it is a k3s $K3S_ROLE; fix the role in the stack configuration"
+fi
+
+installed=""
+if command -v k3s >/dev/null 2>&1; then
+    installed=$(k3s --version 2>/dev/null | awk 'NR == 1 { print $3 }') || installed=""
+fi
+
+wait_ready() {
+    local waited=0
+    log "waiting up to ${K3S_READY_TIMEOUT}s for k3s to be ready"
+    while :; do
+        if [ "$K3S_ROLE" = server ]; then
+            if [ "$(k3s kubectl get --raw=/readyz 2>/dev/null || true)" = ok ] && [ -s "$K3S_DATA_DIR/server/node-token" ]; then
+                return 0
+            fi
+        elif systemctl is-active --quiet "$service"; then
+            return 0
+        fi
+        [ "$waited" -lt "$K3S_READY_TIMEOUT" ] || die "k3s did not become ready within ${K3S_READY_TIMEOUT}s (see: journalctl -u $service)"
+        sleep 3
+        waited=$((waited + 3))
+    done
+}
+
+finish() {
+    # $1: installed | upgraded | unchanged; the one line that says what happened.
+    log "done: $1 ($2)"
+    if [ "$K3S_PRINT_TOKEN" = 1 ]; then
+        [ -s "$K3S_DATA_DIR/server/node-token" ] || die "no node token at $K3S_DATA_DIR/server/node-token"
+        cat "$K3S_DATA_DIR/server/node-token"
+    fi
+    exit 0
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# 1. Already at the pinned version: untouched.
+if [ "$installed" = "$K3S_VERSION" ]; then
+    log "k3s $installed is installed: the pinned version"
+    if ! systemctl is-active --quiet "$service"; then
+        log "the $service service is not running: starting it (no reinstall)"
+        systemctl start "$service" || die "'systemctl start $service' failed (see: journalctl -u $service)"
+    fi
+    wait_ready
+    finish unchanged "$K3S_VERSION"
+fi
+
+# 2. Another version: upgrade by replacing the binary (never downgrade).
+if [ -n "$installed" ]; then
+    newest=$(printf '%s\n%s\n' "$installed" "$K3S_VERSION" | sort -V | tail -n 1)
+    if [ "$newest" = "$installed" ]; then
+        die "k3s $installed is newer than the pinned $K3S_VERSION; k3s does not support downgrades. Pin $installed in versions.k3s, or reinstall the host"
+    fi
+    need curl "apt-get install curl"
+    need sha256sum "coreutils"
+    need uname "coreutils"
+    case "$(uname -m)" in
+        aarch64 | arm64) suffix=-arm64; sums=sha256sum-arm64.txt ;;
+        x86_64 | amd64) suffix=""; sums=sha256sum-amd64.txt ;;
+        armv7l | armhf) suffix=-armhf; sums=sha256sum-arm.txt ;;
+        *) die "unsupported architecture $(uname -m)" ;;
+    esac
+    log "upgrading k3s $installed -> $K3S_VERSION: downloading k3s$suffix"
+    curl -sfL --retry 3 -o "$tmp/k3s" "$K3S_RELEASE_URL/k3s$suffix" \
+        || die "could not download $K3S_RELEASE_URL/k3s$suffix (curl failed)"
+    curl -sfL --retry 3 -o "$tmp/sums" "$K3S_RELEASE_URL/$sums" \
+        || die "could not download $K3S_RELEASE_URL/$sums (curl failed)"
+    log "verifying the checksum"
+    expected=$(awk -v f="k3s$suffix" '$2 == f { print $1 }' "$tmp/sums")
+    actual=$(sha256sum "$tmp/k3s" | awk '{ print $1 }')
+    if [ -z "$expected" ] || [ "$expected" != "$actual" ]; then
+        die "checksum mismatch for k3s$suffix $K3S_VERSION: refusing to install it"
+    fi
+    binary=$(command -v k3s)
+    log "replacing $binary and restarting $service"
+    cp "$tmp/k3s" "$binary.new"
+    chmod 0755 "$binary.new"
+    mv -f "$binary.new" "$binary"
+    systemctl restart "$service" || die "'systemctl restart $service' failed (see: journalctl -u $service)"
+    wait_ready
+    now=$(k3s --version 2>/dev/null | awk 'NR == 1 { print $3 }') || now=""
+    [ "$now" = "$K3S_VERSION" ] || die "after the upgrade k3s reports '$now', not $K3S_VERSION"
+    finish upgraded "$installed -> $K3S_VERSION"
+fi
+
+# 3. Fresh host: the installer of the pinned release.
+need curl "apt-get install curl"
+log "fresh host: writing $K3S_CONFIG_DIR/config.yaml"
+mkdir -p "$K3S_CONFIG_DIR"
+{
+    echo "# Written by the homelab Pulumi program (k3s-install.sh) on first install."
+    echo "node-ip: \"$NODE_IP\""
+    if [ "$K3S_ROLE" = server ]; then
+        echo "tls-san:"
+        echo "  - \"$NODE_IP\""
+        echo "write-kubeconfig-mode: \"0600\""
+        echo "disable:"
+        echo "  - traefik"
+    fi
+} >"$K3S_CONFIG_DIR/config.yaml"
+log "downloading the k3s installer of $K3S_VERSION"
+curl -sfL --retry 3 -o "$tmp/install.sh" "$K3S_INSTALL_URL" \
+    || die "could not download $K3S_INSTALL_URL (curl failed)"
+log "installing k3s $K3S_VERSION as $K3S_ROLE"
+if [ "$K3S_ROLE" = server ]; then
+    if [ -n "$token" ]; then
+        INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC=server K3S_TOKEN="$token" sh "$tmp/install.sh" >&2 \
+            || die "the k3s installer failed (see its output above)"
+    else
+        INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC=server sh "$tmp/install.sh" >&2 \
+            || die "the k3s installer failed (see its output above)"
+    fi
+else
+    INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC=agent K3S_URL="$K3S_SERVER_URL" K3S_TOKEN="$token" sh "$tmp/install.sh" >&2 \
+        || die "the k3s installer failed (see its output above)"
+fi
+wait_ready
+finish installed "$K3S_VERSION"

@@ -1,0 +1,356 @@
+// The metal layer under pulumi.runtime mocks, per stack, with the stack's real configuration
+// (Pulumi.yaml defaults merged with Pulumi.<stack>.yaml, through parseConfig): which command
+// resources it registers, with which inputs, and which depend on which.
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor, MockResourceArgs } from "@pulumi/pulumi/runtime/mocks";
+import { LabConfig } from "../components/config";
+import { Metal } from "../components/metal";
+import { stackConfig } from "./metal-config";
+
+// Not in the typings, but exported: waits until every registration RPC has been answered.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore: () => { settings: { monitor: unknown } } };
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const VM_ADDRESSES: Record<string, string> = { pi1: "192.168.64.11", pi2: "192.168.64.12", pi3: "192.168.64.13" };
+const K3S = "v1.34.3+k3s1";
+
+interface Rec {
+    urn: string;
+    type: string;
+    name: string;
+    parent: string;
+    deps: Set<string>;
+    /** Inputs as serialized (secrets still wrapped with their signature). */
+    raw: Record<string, unknown>;
+    deleteBeforeReplace: boolean;
+    secretOutputs: string[];
+}
+
+/** What the mocked command provider prints: an address for a VM, a token, a kubeconfig, a password. */
+function mockStdout(name: string): string {
+    const vm = /-vm-(pi\d)$/.exec(name);
+    if (vm) return `some progress\n${VM_ADDRESSES[vm[1]]}\n`;
+    if (/-k3s-pi1$/.test(name)) return "K10mock::server:token\n";
+    if (/-kubeconfig$/.test(name)) return "apiVersion: v1\nclusters: []\n";
+    if (/-(data|postgres)$/.test(name)) return "mock-admin-password\n";
+    return "";
+}
+
+class Recorder extends MockMonitor {
+    readonly recs: Rec[] = [];
+    constructor() {
+        super({
+            newResource: (args: MockResourceArgs) => ({
+                id: args.custom ? `${args.name}-id` : undefined,
+                state: args.type.startsWith("command:") ? { ...args.inputs, stdout: mockStdout(args.name) } : { ...args.inputs },
+            }),
+            call: () => ({}),
+        });
+    }
+    async registerResource(req: any, callback: (err: any, resp: any) => void): Promise<void> {
+        const deps = new Set<string>(req.getDependenciesList());
+        req.getPropertydependenciesMap().forEach((pd: any) => pd.getUrnsList().forEach((u: string) => deps.add(u)));
+        const raw = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        return super.registerResource(req, (err, resp) => {
+            if (!err) {
+                this.recs.push({
+                    urn: resp.getUrn(),
+                    type: req.getType(),
+                    name: req.getName(),
+                    parent: req.getParent(),
+                    deps,
+                    raw,
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
+                    secretOutputs: req.getAdditionalsecretoutputsList(),
+                });
+            }
+            callback(err, resp);
+        });
+    }
+}
+
+const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
+const unwrap = (v: unknown): any => (v && typeof v === "object" && "value" in (v as object) && Object.values(v as object).includes(SECRET_SIG) ? (v as any).value : v);
+const isSecretInput = (v: unknown) => !!v && typeof v === "object" && Object.values(v as object).includes(SECRET_SIG);
+
+interface Built {
+    metal: Metal;
+    recs: Rec[];
+    get(name: string): Rec;
+    commands(): Rec[];
+    /** Names of the command resources `name` depends on. */
+    commandDeps(name: string): string[];
+    outputs: { kubeconfig: string; nodes: { name: string; role: string; address: string }[]; postgres: any; gitea: any };
+}
+
+async function build(stack: string, edit?: (cfg: LabConfig) => void): Promise<Built> {
+    const monitor = new Recorder();
+    // setMocks turns on the features mocks support (secrets among them); then our recording
+    // monitor takes the place of the one it installed. (setMockOptions would reset the
+    // features, and secrets would be serialized in plain text.)
+    await pulumi.runtime.setMocks(monitor.mocks, "homelab", stack, false);
+    getStore().settings.monitor = monitor;
+    const cfg = stackConfig(stack);
+    edit?.(cfg);
+    const metal = new Metal("metal", { config: cfg });
+    const all: Record<string, pulumi.Output<unknown>> = {
+        kubeconfig: metal.kubeconfig,
+        nodes: metal.nodes,
+        postgres: pulumi.all(metal.postgres as unknown as Record<string, pulumi.Output<unknown>>),
+        gitea: pulumi.all(metal.gitea as unknown as Record<string, pulumi.Output<unknown>>),
+    };
+    const outputs = await resolve(pulumi.all(all));
+    await waitForRPCs();
+    const recs = monitor.recs;
+    const byUrn = new Map(recs.map((r) => [r.urn, r]));
+    const get = (name: string) => {
+        const r = recs.find((x) => x.name === name);
+        assert.ok(r, `no resource named ${name}; have: ${recs.map((x) => x.name).join(", ")}`);
+        return r;
+    };
+    return {
+        metal,
+        recs,
+        get,
+        commands: () => recs.filter((r) => r.type.startsWith("command:")),
+        commandDeps: (name) => [...get(name).deps].map((u) => byUrn.get(u)).filter((r): r is Rec => !!r && r.type.startsWith("command:")).map((r) => r.name).sort(),
+        outputs: outputs as unknown as Built["outputs"],
+    };
+}
+
+describe("metal component (mocks)", function () {
+    this.timeout(30_000);
+
+    describe("sandbox-vms", () => {
+        let b: Built;
+        before(async () => {
+            b = await build("sandbox-vms");
+        });
+
+        it("nests Metal > MultipassVms > K3sHosts with their type tokens", () => {
+            const metal = b.get("metal");
+            const vms = b.get("metal-vms");
+            const hosts = b.get("metal-vms-hosts");
+            assert.equal(metal.type, "lab:metal:Metal");
+            assert.equal(vms.type, "lab:metal:MultipassVms");
+            assert.equal(hosts.type, "lab:metal:K3sHosts");
+            assert.equal(vms.parent, metal.urn);
+            assert.equal(hosts.parent, vms.urn);
+            for (const vm of ["pi1", "pi2", "pi3"]) assert.equal(b.get(`metal-vms-vm-${vm}`).parent, vms.urn);
+            for (const c of ["metal-vms-hosts-k3s-pi1", "metal-vms-hosts-k3s-pi2", "metal-vms-hosts-k3s-pi3", "metal-vms-hosts-kubeconfig", "metal-vms-hosts-data"]) {
+                assert.equal(b.get(c).parent, hosts.urn);
+            }
+        });
+
+        it("launches three VMs in parallel: no dependency between them", () => {
+            const launches = b.commands().filter((r) => r.name.startsWith("metal-vms-vm-"));
+            assert.deepEqual(launches.map((r) => r.name).sort(), ["metal-vms-vm-pi1", "metal-vms-vm-pi2", "metal-vms-vm-pi3"]);
+            for (const l of launches) {
+                assert.equal(l.type, "command:local:Command");
+                assert.deepEqual(b.commandDeps(l.name), [], `${l.name} must depend on nothing`);
+                assert.equal(l.deleteBeforeReplace, true, `${l.name}: a changed spec deletes the VM before launching it anew`);
+            }
+        });
+
+        it("launches each VM with its spec, the pinned 24.04 image and a rendered cloud-init", () => {
+            const pi2 = b.get("metal-vms-vm-pi2").raw as any;
+            assert.deepEqual(
+                { ...pi2.environment, CLOUD_INIT: undefined },
+                { VM_NAME: "pi2", VM_CPUS: "2", VM_MEMORY: "4G", VM_DISK: "30G", VM_IMAGE: "24.04", SSH_PUBLIC_KEY_FILE: "~/.ssh/id_ed25519.pub", CLOUD_INIT: undefined },
+            );
+            assert.match(pi2.environment.CLOUD_INIT, /^#cloud-config\n/);
+            assert.match(pi2.environment.CLOUD_INIT, /- docker\.io/, "the data host gets Docker");
+            assert.doesNotMatch((b.get("metal-vms-vm-pi1").raw as any).environment.CLOUD_INIT, /docker/);
+            assert.match(pi2.create, /multipass launch "\$VM_IMAGE"/);
+            assert.match(pi2.delete, /multipass delete --purge "\$VM_NAME"/);
+            assert.deepEqual(pi2.interpreter, ["/usr/bin/env", "bash", "-c"]);
+            assert.deepEqual(pi2.triggers.slice(0, 5), ["pi2", "24.04", 2, "4G", "30G"]);
+        });
+
+        it("installs the k3s server over SSH on the first VM, its token a secret output", () => {
+            const server = b.get("metal-vms-hosts-k3s-pi1");
+            const raw = server.raw as any;
+            assert.equal(server.type, "command:remote:Command");
+            assert.deepEqual(b.commandDeps(server.name), ["metal-vms-vm-pi1"]);
+            assert.equal(unwrap(raw.connection).host, "192.168.64.11");
+            assert.equal(unwrap(raw.connection).user, "ubuntu");
+            assert.equal(unwrap(raw.connection).privateKey, undefined, "no private key: the ssh-agent authenticates");
+            assert.match(raw.create, /^sudo -n env K3S_PRINT_TOKEN='1' K3S_ROLE='server' K3S_TOKEN_STDIN='0' K3S_VERSION='v1\.34\.3\+k3s1' NODE_IP='192\.168\.64\.11' NODE_NAME='pi1' bash -c '#!\/usr\/bin\/env bash/);
+            assert.equal(raw.update, raw.create, "an update re-runs the idempotent install");
+            assert.equal(raw.delete, undefined, "destroying the stack never uninstalls k3s");
+            assert.ok(server.secretOutputs.includes("stdout"));
+            assert.equal(raw.logging, "stderr");
+        });
+
+        it("installs the two agents in parallel, each depending on the server only", () => {
+            for (const [agent, other] of [["pi2", "pi3"], ["pi3", "pi2"]]) {
+                const name = `metal-vms-hosts-k3s-${agent}`;
+                const deps = b.commandDeps(name);
+                assert.ok(deps.includes("metal-vms-hosts-k3s-pi1"), `${name} depends on the server install`);
+                assert.deepEqual(deps.filter((d) => d.includes("-k3s-")), ["metal-vms-hosts-k3s-pi1"], `${name}: no other k3s install`);
+                assert.ok(!deps.includes(`metal-vms-hosts-k3s-${other}`) && !deps.includes(`metal-vms-vm-${other}`), `${name} must not wait for ${other}`);
+                const raw = b.get(name).raw as any;
+                assert.equal(unwrap(raw.connection).host, VM_ADDRESSES[agent]);
+                assert.match(raw.create, /K3S_ROLE='agent' K3S_SERVER_URL='https:\/\/192\.168\.64\.11:6443' K3S_TOKEN_STDIN='1'/);
+                assert.ok(isSecretInput(raw.stdin), "the join token reaches the agent through a secret stdin");
+                assert.equal(unwrap(raw.stdin), "K10mock::server:token\n");
+                assert.ok(!raw.create.includes("K10mock"), "the token is never on the command line");
+            }
+        });
+
+        it("reads the kubeconfig back from the server, rewritten, as a secret", async () => {
+            const kc = b.get("metal-vms-hosts-kubeconfig");
+            const raw = kc.raw as any;
+            assert.deepEqual(b.commandDeps(kc.name), ["metal-vms-hosts-k3s-pi1", "metal-vms-vm-pi1"]);
+            assert.match(raw.create, /SERVER_ADDRESS='192\.168\.64\.11'/);
+            assert.equal(raw.logging, "none");
+            assert.ok(kc.secretOutputs.includes("stdout"));
+            assert.equal(await pulumi.isSecret(b.metal.kubeconfig), true);
+            assert.equal(b.outputs.kubeconfig, "apiVersion: v1\nclusters: []");
+        });
+
+        it("runs the compose stack on the second VM (pi2), with the pinned images", async () => {
+            const data = b.get("metal-vms-hosts-data");
+            const raw = data.raw as any;
+            assert.equal(unwrap(raw.connection).host, "192.168.64.12");
+            assert.deepEqual(b.commandDeps(data.name), ["metal-vms-vm-pi2"], "the data stack waits for its VM only");
+            assert.match(raw.stdin, /image: docker\.io\/library\/postgres:17\.7-bookworm/);
+            assert.match(raw.stdin, /image: docker\.gitea\.com\/gitea:1\.25\.2/);
+            assert.match(raw.stdin, /GITEA__server__ROOT_URL: http:\/\/192\.168\.64\.12:3000\//);
+            assert.ok(data.secretOutputs.includes("stdout"));
+            assert.equal(await pulumi.isSecret(b.metal.postgres.adminPassword), true);
+        });
+
+        it("hands the platform layer the nodes, Postgres and Gitea", () => {
+            assert.deepEqual(b.outputs.nodes, [
+                { name: "pi1", role: "server", address: "192.168.64.11" },
+                { name: "pi2", role: "agent", address: "192.168.64.12" },
+                { name: "pi3", role: "agent", address: "192.168.64.13" },
+            ]);
+            assert.deepEqual(b.outputs.postgres, {
+                host: "192.168.64.12", port: 5432, clusterHost: "192.168.64.12", clusterPort: 5432,
+                adminUser: "postgres", adminPassword: "mock-admin-password",
+            });
+            assert.deepEqual(b.outputs.gitea, { url: "http://192.168.64.12:3000", clusterUrl: "http://192.168.64.12:3000" });
+        });
+    });
+
+    describe("sandbox-vms with a fixed k3s token", () => {
+        it("passes the configured token to the server and agents through secret stdin only", async () => {
+            const b = await build("sandbox-vms", (cfg) => {
+                cfg.k3sToken = pulumi.secret("fixed-join-token");
+            });
+            for (const vm of ["pi1", "pi2", "pi3"]) {
+                const raw = b.get(`metal-vms-hosts-k3s-${vm}`).raw as any;
+                assert.ok(isSecretInput(raw.stdin));
+                assert.equal(unwrap(raw.stdin), "fixed-join-token\n");
+                assert.match(raw.create, /K3S_TOKEN_STDIN='1'/);
+            }
+            assert.ok(!JSON.stringify(b.recs.map((r) => (r.raw as any).create ?? "")).includes("fixed-join-token"));
+            assert.deepEqual(b.commandDeps("metal-vms-hosts-k3s-pi3").filter((d) => d.includes("-k3s-")), ["metal-vms-hosts-k3s-pi1"]);
+        });
+    });
+
+    describe("sandbox-k3d", () => {
+        let b: Built;
+        before(async () => {
+            b = await build("sandbox-k3d");
+        });
+
+        it("creates the k3d cluster pinned to the manifest's k3s image, replaced (delete first) when it changes", () => {
+            const cluster = b.get("metal-k3d-cluster");
+            const raw = cluster.raw as any;
+            assert.equal(b.get("metal-k3d").type, "lab:metal:K3dCluster");
+            assert.equal(cluster.type, "command:local:Command");
+            assert.deepEqual(raw.environment, { CLUSTER_NAME: "lab", K3S_IMAGE: "rancher/k3s:v1.34.3-k3s1", API_PORT: "6550", WAIT_TIMEOUT: "180", NODE_PORTS: "8200:30820" });
+            assert.deepEqual(raw.triggers, ["lab", "rancher/k3s:v1.34.3-k3s1", 6550, "8200:30820"]);
+            assert.equal(cluster.deleteBeforeReplace, true);
+            assert.ok(raw.create.includes('--k3s-arg "--disable=traefik@server:*"'));
+            assert.ok(raw.create.includes('--api-port "127.0.0.1:$API_PORT"'));
+            assert.ok(raw.create.includes("--kubeconfig-update-default=false --kubeconfig-switch-context=false"));
+            assert.match(raw.create, /--wait --timeout "\$\{WAIT_TIMEOUT\}s"/);
+            assert.match(raw.delete, /k3d cluster delete "\$CLUSTER_NAME"/);
+        });
+
+        it("runs Postgres and Gitea as containers on the cluster network, after the cluster, in parallel", () => {
+            for (const [part, image] of [["postgres", "docker.io/library/postgres:17.7-bookworm"], ["gitea", "docker.gitea.com/gitea:1.25.2"]]) {
+                const c = b.get(`metal-k3d-${part}`);
+                const env = (c.raw as any).environment;
+                assert.equal(env.IMAGE, image);
+                assert.equal(env.NETWORK, "k3d-lab");
+                assert.equal(env.CONTAINER_NAME, `k3d-lab-${part}`);
+                assert.equal(env.VOLUME_NAME, `k3d-lab-${part}-data`);
+                assert.equal(env.STACK, "sandbox-k3d");
+                assert.ok(env.PUBLISH.startsWith("127.0.0.1:"), "published on loopback only");
+                assert.deepEqual(b.commandDeps(c.name), ["metal-k3d-cluster"]);
+                assert.equal(c.deleteBeforeReplace, true);
+                assert.match((c.raw as any).delete, /docker rm -f "\$CONTAINER_NAME"/);
+            }
+            const pg = b.get("metal-k3d-postgres");
+            assert.equal((pg.raw as any).environment.PASSWORD_ENV, "POSTGRES_PASSWORD");
+            assert.deepEqual(pg.secretOutputs, ["stdout"]);
+            assert.equal((pg.raw as any).logging, "stderr");
+            assert.equal((pg.raw as any).addPreviousOutputInEnv, false);
+        });
+
+        it("reads the kubeconfig with k3d as a secret, not logged", async () => {
+            const kc = b.get("metal-k3d-kubeconfig");
+            assert.deepEqual(b.commandDeps(kc.name), ["metal-k3d-cluster"]);
+            assert.match((kc.raw as any).create, /k3d kubeconfig get "\$CLUSTER_NAME"/);
+            assert.equal((kc.raw as any).logging, "none");
+            assert.deepEqual(kc.secretOutputs, ["stdout"]);
+            assert.equal(await pulumi.isSecret(b.metal.kubeconfig), true);
+        });
+
+        it("hands the platform layer loopback endpoints for the operator and container names for the cluster", () => {
+            assert.deepEqual(b.outputs.nodes, [{ name: "k3d-lab-server-0", role: "server", address: "127.0.0.1" }]);
+            assert.deepEqual(b.outputs.postgres, {
+                host: "127.0.0.1", port: 15432, clusterHost: "k3d-lab-postgres", clusterPort: 5432,
+                adminUser: "postgres", adminPassword: "mock-admin-password",
+            });
+            assert.deepEqual(b.outputs.gitea, { url: "http://127.0.0.1:13000", clusterUrl: "http://k3d-lab-gitea:3000" });
+        });
+    });
+
+    describe("prod", () => {
+        let b: Built;
+        before(async () => {
+            b = await build("prod");
+        });
+
+        it("runs the hosts-mode commands against 192.168.1.201-203 as the configured user", () => {
+            assert.equal(b.get("metal-hosts").type, "lab:metal:K3sHosts");
+            const hosts: Record<string, string> = { pi1: "192.168.1.201", pi2: "192.168.1.202", pi3: "192.168.1.203" };
+            for (const [vm, address] of Object.entries(hosts)) {
+                const raw = b.get(`metal-hosts-k3s-${vm}`).raw as any;
+                assert.equal(unwrap(raw.connection).host, address);
+                assert.equal(unwrap(raw.connection).user, "pi");
+                assert.deepEqual(raw.triggers, [vm, address], "the target host is visible in plans (connection is redacted)");
+                assert.ok(raw.create.startsWith("sudo -n env "), "scripts run as root through sudo");
+                assert.ok(raw.create.includes(`K3S_VERSION='${K3S}'`));
+            }
+            assert.equal(unwrap((b.get("metal-hosts-data").raw as any).connection).host, "192.168.1.202");
+            assert.equal(unwrap((b.get("metal-hosts-kubeconfig").raw as any).connection).host, "192.168.1.201");
+            assert.equal(b.commands().filter((c) => c.type === "command:local:Command").length, 0, "prod runs nothing on the laptop");
+            assert.deepEqual(b.commandDeps("metal-hosts-k3s-pi2"), ["metal-hosts-k3s-pi1"]);
+            assert.deepEqual(b.commandDeps("metal-hosts-k3s-pi3"), ["metal-hosts-k3s-pi1"]);
+            assert.deepEqual(b.commandDeps("metal-hosts-data"), []);
+        });
+
+        it("exposes the prod data host's endpoints", () => {
+            assert.equal(b.outputs.postgres.host, "192.168.1.202");
+            assert.equal(b.outputs.gitea.url, "http://192.168.1.202:3000");
+            assert.deepEqual(b.outputs.nodes.map((n) => n.address), ["192.168.1.201", "192.168.1.202", "192.168.1.203"]);
+        });
+    });
+
+    it("fails clearly when a mode lacks its configuration", () => {
+        const cfg = stackConfig("sandbox-k3d");
+        delete cfg.k3d;
+        assert.throws(() => new Metal("broken", { config: cfg }), /stack sandbox-k3d is in k3d mode but its configuration has no k3d/);
+    });
+});

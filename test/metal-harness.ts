@@ -1,0 +1,115 @@
+// Test harness for the metal layer's scripts: a sandbox with fake multipass, k3d, docker,
+// curl, k3s, systemctl and uname first on PATH (they record their calls in a log and keep
+// their state in folders), and only a fixed set of real base utilities after them, so the
+// machine's own docker or curl can never be reached.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { SCRIPTS_DIR } from "../components/metal/scripts";
+
+export const FAKES_DIR = path.join(__dirname, "fakes", "metal");
+export const FAKE_TOOLS = ["multipass", "k3d", "docker", "curl", "systemctl", "uname"];
+
+/** Real utilities the scripts and the fakes use (and nothing else from the machine). */
+const BASE_TOOLS = [
+    "bash", "sh", "env", "cat", "awk", "sed", "grep", "sort", "tail", "head", "tr", "od", "mktemp",
+    "rm", "mv", "cp", "chmod", "mkdir", "sha256sum", "sleep", "dirname", "basename", "wc", "cut",
+    "touch", "find", "id", "ls",
+];
+
+function which(tool: string): string {
+    for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+        const p = path.join(dir, tool);
+        if (fs.existsSync(p)) return p;
+    }
+    throw new Error(`test harness: base utility ${tool} not found on this machine`);
+}
+
+export interface RunResult {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+    /** The calls the fakes recorded during this run, one "tool arg..." line each. */
+    calls: string[];
+}
+
+export class Sandbox {
+    readonly dir: string;
+    readonly bin: string;
+    readonly base: string;
+    readonly state: string;
+    readonly home: string;
+    readonly log: string;
+
+    constructor() {
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "metal-test-"));
+        this.bin = path.join(this.dir, "fakebin");
+        this.base = path.join(this.dir, "basebin");
+        this.state = path.join(this.dir, "state");
+        this.home = path.join(this.dir, "home");
+        this.log = path.join(this.dir, "calls.log");
+        for (const d of [this.bin, this.base, this.state, path.join(this.state, "bin"), this.home]) fs.mkdirSync(d, { recursive: true });
+        for (const f of fs.readdirSync(FAKES_DIR)) {
+            fs.copyFileSync(path.join(FAKES_DIR, f), path.join(this.bin, f));
+            fs.chmodSync(path.join(this.bin, f), 0o755);
+        }
+        for (const t of BASE_TOOLS) fs.symlinkSync(which(t), path.join(this.base, t));
+        fs.writeFileSync(this.log, "");
+    }
+
+    /** Removes a fake tool from PATH (a machine without it). */
+    removeTool(tool: string): void {
+        fs.rmSync(path.join(this.bin, tool), { force: true });
+        fs.rmSync(path.join(this.state, "bin", tool), { force: true });
+    }
+
+    /** Installs a fake k3s binary of a version, as a host that already runs k3s has. */
+    installK3s(version: string): void {
+        const tmpl = fs.readFileSync(path.join(FAKES_DIR, "k3s-binary.tmpl"), "utf8");
+        const file = path.join(this.state, "bin", "k3s");
+        fs.writeFileSync(file, tmpl.replace("__VERSION__", version));
+        fs.chmodSync(file, 0o755);
+    }
+
+    /** Marks a systemd unit active. */
+    activate(unit: string): void {
+        fs.mkdirSync(path.join(this.state, "systemd"), { recursive: true });
+        fs.writeFileSync(path.join(this.state, "systemd", unit), "");
+    }
+
+    path(...parts: string[]): string {
+        return path.join(this.dir, ...parts);
+    }
+
+    /** Runs a script of components/metal/scripts the way the command provider does: bash -c <content>. */
+    run(script: string, env: Record<string, string> = {}, input?: string): RunResult {
+        const content = fs.readFileSync(path.join(SCRIPTS_DIR, script), "utf8");
+        const before = fs.readFileSync(this.log, "utf8").length;
+        const r = spawnSync("/bin/bash", ["-c", content, script], {
+            env: {
+                PATH: `${this.bin}:${path.join(this.state, "bin")}:${this.base}`,
+                HOME: this.home,
+                FAKE_STATE: this.state,
+                FAKE_LOG: this.log,
+                FAKE_BIN: this.bin,
+                ...env,
+            },
+            input: input ?? "",
+            encoding: "utf8",
+            timeout: 30_000,
+        });
+        if (r.error) throw r.error;
+        const calls = fs.readFileSync(this.log, "utf8").slice(before).split("\n").filter((l) => l.length > 0);
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };
+    }
+
+    cleanup(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** A readable failure message for an unexpected exit. */
+export function explain(r: RunResult): string {
+    return `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n--- calls\n${r.calls.join("\n")}`;
+}

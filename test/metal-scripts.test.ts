@@ -1,0 +1,516 @@
+// Every script of components/metal/scripts runs here against fake tools (see
+// metal-harness.ts): the calls it makes, idempotence (a second run changes nothing), and a
+// clear failure when a tool is missing or fails.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { explain, RunResult, Sandbox } from "./metal-harness";
+
+const K3S = "v1.34.3+k3s1";
+const OLD_K3S = "v1.33.5+k3s1";
+const K3S_IMAGE = "rancher/k3s:v1.34.3-k3s1";
+
+function ok(r: RunResult): RunResult {
+    assert.equal(r.status, 0, explain(r));
+    return r;
+}
+function fails(r: RunResult, ...messages: (string | RegExp)[]): RunResult {
+    assert.notEqual(r.status, 0, `expected a failure\n${explain(r)}`);
+    for (const m of messages) {
+        if (typeof m === "string") assert.ok(r.stderr.includes(m), `stderr lacks ${JSON.stringify(m)}\n${explain(r)}`);
+        else assert.match(r.stderr, m, explain(r));
+    }
+    return r;
+}
+const called = (r: RunResult, prefix: string) => r.calls.filter((c) => c.startsWith(prefix));
+
+describe("metal scripts (fake tools)", function () {
+    this.timeout(30_000);
+    let sb: Sandbox;
+    beforeEach(() => {
+        sb = new Sandbox();
+    });
+    afterEach(() => sb.cleanup());
+
+    describe("k3d-cluster-create.sh", () => {
+        const env = { CLUSTER_NAME: "lab", K3S_IMAGE, API_PORT: "6550", WAIT_TIMEOUT: "180" };
+
+        it("creates the pinned cluster with the API on loopback, traefik off, the kubeconfig untouched", () => {
+            const r = ok(sb.run("k3d-cluster-create.sh", env));
+            assert.equal(r.stdout.trim(), "created");
+            const create = called(r, "k3d cluster create");
+            assert.deepEqual(create, [
+                `k3d cluster create lab --image ${K3S_IMAGE} --servers 1 --agents 0 --api-port 127.0.0.1:6550 ` +
+                "--k3s-arg --disable=traefik@server:* --wait --timeout 180s " +
+                "--kubeconfig-update-default=false --kubeconfig-switch-context=false",
+            ]);
+            assert.match(r.stderr, /\[k3d lab\] checking tools/);
+            assert.match(r.stderr, /\[k3d lab\] done: created/);
+        });
+
+        it("publishes the requested NodePorts on loopback only, and refuses a malformed one", () => {
+            const r = ok(sb.run("k3d-cluster-create.sh", { ...env, NODE_PORTS: "8200:30820" }));
+            assert.match(called(r, "k3d cluster create")[0], / --port 127\.0\.0\.1:8200:30820@server:0 /);
+            sb.cleanup();
+            sb = new Sandbox();
+            fails(sb.run("k3d-cluster-create.sh", { ...env, NODE_PORTS: "vault" }), "NODE_PORTS entry 'vault' is not <laptop port>:<NodePort>");
+        });
+
+        it("is idempotent: a second run changes nothing", () => {
+            ok(sb.run("k3d-cluster-create.sh", env));
+            const r = ok(sb.run("k3d-cluster-create.sh", env));
+            assert.equal(r.stdout.trim(), "unchanged");
+            assert.deepEqual(r.calls.filter((c) => /^k3d cluster (create|delete|start)/.test(c)), []);
+        });
+
+        it("starts a stopped cluster instead of recreating it", () => {
+            ok(sb.run("k3d-cluster-create.sh", env));
+            fs.rmSync(sb.path("state", "k3d", "lab", "running"));
+            const r = ok(sb.run("k3d-cluster-create.sh", env));
+            assert.equal(r.stdout.trim(), "started");
+            assert.equal(called(r, "k3d cluster start lab").length, 1);
+            assert.equal(called(r, "k3d cluster create").length, 0);
+        });
+
+        it("refuses a cluster of that name with another image, and deletes nothing", () => {
+            ok(sb.run("k3d-cluster-create.sh", { ...env, K3S_IMAGE: "rancher/k3s:v1.33.5-k3s1" }));
+            const r = fails(sb.run("k3d-cluster-create.sh", env), "not the pinned rancher/k3s:v1.34.3-k3s1");
+            assert.equal(called(r, "k3d cluster delete").length, 0);
+        });
+
+        it("removes a half-created cluster when k3d fails, so that a retry works", () => {
+            const r = fails(sb.run("k3d-cluster-create.sh", { ...env, FAKE_FAIL: "k3d:create" }), "'k3d cluster create' failed");
+            assert.equal(called(r, "k3d cluster delete lab").length, 1);
+            assert.equal(fs.existsSync(sb.path("state", "k3d", "lab")), false);
+            assert.equal(ok(sb.run("k3d-cluster-create.sh", env)).stdout.trim(), "created");
+        });
+
+        it("fails clearly without k3d", () => {
+            sb.removeTool("k3d");
+            fails(sb.run("k3d-cluster-create.sh", env), "required tool 'k3d' is not installed");
+        });
+
+        it("fails clearly without docker", () => {
+            sb.removeTool("docker");
+            fails(sb.run("k3d-cluster-create.sh", env), "required tool 'docker' is not installed");
+        });
+
+        it("fails clearly when the Docker engine is down, before calling k3d", () => {
+            fs.mkdirSync(sb.path("state", "docker"), { recursive: true });
+            fs.writeFileSync(sb.path("state", "docker", "down"), "");
+            const r = fails(sb.run("k3d-cluster-create.sh", env), "the Docker engine is not reachable");
+            assert.equal(called(r, "k3d").length, 0);
+        });
+    });
+
+    describe("k3d-cluster-delete.sh", () => {
+        it("deletes the cluster, and a second run has nothing to do", () => {
+            ok(sb.run("k3d-cluster-create.sh", { CLUSTER_NAME: "lab", K3S_IMAGE, API_PORT: "6550", WAIT_TIMEOUT: "180" }));
+            const r = ok(sb.run("k3d-cluster-delete.sh", { CLUSTER_NAME: "lab" }));
+            assert.deepEqual(called(r, "k3d cluster delete"), ["k3d cluster delete lab"]);
+            const again = ok(sb.run("k3d-cluster-delete.sh", { CLUSTER_NAME: "lab" }));
+            assert.equal(called(again, "k3d cluster delete").length, 0);
+            assert.match(again.stderr, /nothing to delete/);
+        });
+
+        it("fails clearly without k3d", () => {
+            sb.removeTool("k3d");
+            fails(sb.run("k3d-cluster-delete.sh", { CLUSTER_NAME: "lab" }), "required tool 'k3d'");
+        });
+    });
+
+    describe("k3d-kubeconfig.sh", () => {
+        it("prints the kubeconfig on stdout only", () => {
+            ok(sb.run("k3d-cluster-create.sh", { CLUSTER_NAME: "lab", K3S_IMAGE, API_PORT: "6550", WAIT_TIMEOUT: "180" }));
+            const r = ok(sb.run("k3d-kubeconfig.sh", { CLUSTER_NAME: "lab", API_PORT: "6550" }));
+            assert.match(r.stdout, /^apiVersion: v1/);
+            assert.match(r.stdout, /server: https:\/\/127\.0\.0\.1:6550/);
+            assert.ok(!r.stderr.includes("FAKEKEY"), "the kubeconfig must not reach stderr (logged)");
+            assert.deepEqual(called(r, "k3d kubeconfig"), ["k3d kubeconfig get lab"]);
+        });
+
+        it("fails clearly when the cluster does not exist", () => {
+            fails(sb.run("k3d-kubeconfig.sh", { CLUSTER_NAME: "lab", API_PORT: "6550" }), "'k3d kubeconfig get lab' failed");
+        });
+    });
+
+    describe("k3d-container-create.sh / k3d-container-delete.sh", () => {
+        const pg = {
+            STACK: "sandbox-k3d",
+            CONTAINER_NAME: "k3d-lab-postgres",
+            IMAGE: "docker.io/library/postgres:17.7-bookworm",
+            NETWORK: "k3d-lab",
+            VOLUME_NAME: "k3d-lab-postgres-data",
+            VOLUME_PATH: "/var/lib/postgresql/data",
+            PUBLISH: "127.0.0.1:15432:5432",
+            CONTAINER_ENV: "POSTGRES_USER=postgres",
+            PASSWORD_ENV: "POSTGRES_PASSWORD",
+            READY_CHECK: "pg_isready -U postgres -h 127.0.0.1",
+        };
+        const gitea = {
+            STACK: "sandbox-k3d",
+            CONTAINER_NAME: "k3d-lab-gitea",
+            IMAGE: "docker.gitea.com/gitea:1.25.2",
+            NETWORK: "k3d-lab",
+            VOLUME_NAME: "k3d-lab-gitea-data",
+            VOLUME_PATH: "/data",
+            PUBLISH: "127.0.0.1:13000:3000",
+            CONTAINER_ENV: "GITEA__database__DB_TYPE=sqlite3\nGITEA__security__INSTALL_LOCK=true",
+            PASSWORD_ENV: "",
+            READY_CHECK: "curl -fsS -o /dev/null http://127.0.0.1:3000/api/healthz",
+        };
+        const passwordFile = () => sb.path("home", ".config", "homelab", "sandbox-k3d", "k3d-lab-postgres.password");
+        beforeEach(() => fs.mkdirSync(sb.path("state", "docker", "networks", "k3d-lab"), { recursive: true }));
+
+        it("runs Postgres on the k3d network with a labelled volume and a generated, kept password", () => {
+            const r = ok(sb.run("k3d-container-create.sh", pg));
+            const password = r.stdout.trim();
+            assert.match(password, /^[0-9a-f]{48}$/);
+            assert.deepEqual(called(r, "docker volume create"), ["docker volume create --label homelab.stack=sandbox-k3d k3d-lab-postgres-data"]);
+            assert.deepEqual(called(r, "docker run"), [
+                "docker run --detach --name k3d-lab-postgres --label homelab.stack=sandbox-k3d --network k3d-lab " +
+                "--restart unless-stopped --volume k3d-lab-postgres-data:/var/lib/postgresql/data --publish 127.0.0.1:15432:5432 " +
+                "--env POSTGRES_USER=postgres --env POSTGRES_PASSWORD docker.io/library/postgres:17.7-bookworm",
+            ]);
+            // The password reached the container through the environment, not the command line.
+            const envFile = fs.readFileSync(sb.path("state", "docker", "containers", "k3d-lab-postgres", "env"), "utf8");
+            assert.ok(envFile.includes(`POSTGRES_PASSWORD=${password}`));
+            assert.ok(!fs.readFileSync(sb.log, "utf8").includes(password), "the password must not be on any command line");
+            assert.ok(!r.stderr.includes(password), "the password must not reach stderr (logged)");
+            assert.equal(fs.readFileSync(passwordFile(), "utf8"), password);
+            assert.equal(fs.statSync(passwordFile()).mode & 0o777, 0o600);
+            assert.ok(called(r, "docker exec k3d-lab-postgres sh -c pg_isready").length >= 1, "waits for readiness");
+            assert.match(r.stderr, /done: created/);
+        });
+
+        it("is idempotent: a second run keeps the container and prints the same password", () => {
+            const first = ok(sb.run("k3d-container-create.sh", pg)).stdout.trim();
+            const r = ok(sb.run("k3d-container-create.sh", pg));
+            assert.equal(r.stdout.trim(), first);
+            assert.deepEqual(r.calls.filter((c) => /^docker (run|rm|start|volume create|volume rm)/.test(c)), []);
+            assert.match(r.stderr, /done: unchanged/);
+        });
+
+        it("runs Gitea with its settings and prints nothing on stdout", () => {
+            const r = ok(sb.run("k3d-container-create.sh", gitea));
+            assert.equal(r.stdout, "");
+            const run = called(r, "docker run")[0];
+            assert.ok(run.includes("--env GITEA__database__DB_TYPE=sqlite3 --env GITEA__security__INSTALL_LOCK=true docker.gitea.com/gitea:1.25.2"), run);
+            assert.ok(!run.includes("PASSWORD"));
+        });
+
+        it("refuses to touch a container of that name that this stack did not create", () => {
+            fs.mkdirSync(sb.path("state", "docker", "containers", "k3d-lab-postgres"), { recursive: true });
+            fs.writeFileSync(sb.path("state", "docker", "containers", "k3d-lab-postgres", "image"), "postgres:16\n");
+            const r = fails(sb.run("k3d-container-create.sh", pg), "was not created by stack sandbox-k3d");
+            assert.equal(called(r, "docker rm").length + called(r, "docker run").length, 0);
+        });
+
+        it("fails clearly when the cluster network is missing or docker is absent", () => {
+            fs.rmSync(sb.path("state", "docker", "networks", "k3d-lab"), { recursive: true });
+            fails(sb.run("k3d-container-create.sh", pg), "Docker network k3d-lab not found");
+            sb.removeTool("docker");
+            fails(sb.run("k3d-container-create.sh", pg), "required tool 'docker'");
+        });
+
+        it("removes a container that never became ready (and the volume it created), so that a retry works", () => {
+            const r = fails(sb.run("k3d-container-create.sh", { ...pg, READY_TIMEOUT: "0", FAKE_FAIL: "docker:exec" }), "did not become ready");
+            assert.deepEqual(called(r, "docker rm -f"), ["docker rm -f k3d-lab-postgres"]);
+            assert.deepEqual(called(r, "docker volume rm"), ["docker volume rm k3d-lab-postgres-data"]);
+            assert.ok(ok(sb.run("k3d-container-create.sh", pg)).stdout.trim().length === 48);
+        });
+
+        it("removes a container whose docker run failed", () => {
+            const r = fails(sb.run("k3d-container-create.sh", { ...pg, FAKE_FAIL: "docker:run" }), "'docker run' of docker.io/library/postgres:17.7-bookworm failed");
+            assert.equal(called(r, "docker rm -f k3d-lab-postgres").length, 1);
+            assert.equal(fs.existsSync(sb.path("state", "docker", "containers", "k3d-lab-postgres")), false);
+        });
+
+        it("delete removes exactly the container, the volume and the password file it created", () => {
+            ok(sb.run("k3d-container-create.sh", pg));
+            const del = { STACK: pg.STACK, CONTAINER_NAME: pg.CONTAINER_NAME, VOLUME_NAME: pg.VOLUME_NAME, PASSWORD_ENV: pg.PASSWORD_ENV };
+            const r = ok(sb.run("k3d-container-delete.sh", del));
+            assert.deepEqual(r.calls.filter((c) => /^docker (rm|volume rm)/.test(c)), [
+                "docker rm -f k3d-lab-postgres",
+                "docker volume rm k3d-lab-postgres-data",
+            ]);
+            assert.equal(fs.existsSync(passwordFile()), false);
+            const again = ok(sb.run("k3d-container-delete.sh", del));
+            assert.deepEqual(again.calls.filter((c) => /^docker (rm|volume rm)/.test(c)), []);
+        });
+
+        it("delete leaves alone a container or volume of that name that is not this stack's", () => {
+            fs.mkdirSync(sb.path("state", "docker", "containers", "k3d-lab-postgres"), { recursive: true });
+            fs.writeFileSync(sb.path("state", "docker", "containers", "k3d-lab-postgres", "image"), "postgres:16\n");
+            fs.mkdirSync(sb.path("state", "docker", "volumes", "k3d-lab-postgres-data"), { recursive: true });
+            const r = ok(sb.run("k3d-container-delete.sh", { STACK: "sandbox-k3d", CONTAINER_NAME: "k3d-lab-postgres", VOLUME_NAME: "k3d-lab-postgres-data" }));
+            assert.deepEqual(r.calls.filter((c) => /^docker (rm|volume rm)/.test(c)), []);
+            assert.match(r.stderr, /not created by stack sandbox-k3d: left alone/);
+        });
+    });
+
+    describe("multipass-vm-create.sh / multipass-vm-delete.sh", () => {
+        const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk6tM1aCzqAxfPkaGqF4fd8m8pq6KQkS5bbq0yV3rX8 me@laptop";
+        const cloudInit = "#cloud-config\nhostname: pi1\nssh_authorized_keys:\n  - __SSH_PUBLIC_KEY__\n";
+        const env = () => ({
+            VM_NAME: "pi1", VM_CPUS: "2", VM_MEMORY: "4G", VM_DISK: "20G", VM_IMAGE: "24.04",
+            SSH_PUBLIC_KEY_FILE: "~/.ssh/id_ed25519.pub", CLOUD_INIT: cloudInit, FAKE_UNAME_M: "arm64",
+        });
+        beforeEach(() => {
+            fs.mkdirSync(sb.path("home", ".ssh"), { recursive: true });
+            fs.writeFileSync(sb.path("home", ".ssh", "id_ed25519.pub"), `${KEY}\n`);
+        });
+
+        it("refuses to run on a host that is not arm64, before touching multipass", () => {
+            const r = fails(sb.run("multipass-vm-create.sh", { ...env(), FAKE_UNAME_M: "x86_64" }),
+                "sandbox-vms needs an arm64 host", "this host is x86_64");
+            assert.equal(called(r, "multipass").length, 0);
+        });
+
+        it("launches the pinned image with the spec and the key, waits for cloud-init, prints the multipass-network address", () => {
+            const r = ok(sb.run("multipass-vm-create.sh", env()));
+            assert.deepEqual(called(r, "multipass launch"), [
+                "multipass launch 24.04 --name pi1 --cpus 2 --memory 4G --disk 20G --timeout 900 --cloud-init -",
+            ]);
+            const userData = fs.readFileSync(sb.path("state", "multipass", "pi1", "cloud-init"), "utf8");
+            assert.ok(userData.includes("  - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk6tM1aCzqAxfPkaGqF4fd8m8pq6KQkS5bbq0yV3rX8\n"), userData);
+            assert.ok(!userData.includes("__SSH_PUBLIC_KEY__"));
+            assert.equal(called(r, "multipass exec pi1 -- cloud-init status --wait").length, 1);
+            assert.equal(called(r, "multipass exec pi1 -- systemctl is-active --quiet iscsid").length, 1);
+            // multipass info lists 10.42.0.0 (flannel) and 172.17.0.1 (docker0) first.
+            assert.equal(r.stdout, "192.168.64.11\n");
+            assert.match(r.stderr, /\[vm pi1\] done: created, address 192\.168\.64\.11/);
+        });
+
+        it("is idempotent: a second run launches nothing and prints the same address", () => {
+            ok(sb.run("multipass-vm-create.sh", env()));
+            const r = ok(sb.run("multipass-vm-create.sh", env()));
+            assert.equal(r.stdout, "192.168.64.11\n");
+            assert.deepEqual(r.calls.filter((c) => /^multipass (launch|delete|start)/.test(c)), []);
+            assert.match(r.stderr, /done: unchanged/);
+        });
+
+        it("purges a VM whose launch failed, so that a retry works", () => {
+            const r = fails(sb.run("multipass-vm-create.sh", { ...env(), FAKE_FAIL: "multipass:launch" }), "'multipass launch' failed");
+            assert.deepEqual(called(r, "multipass delete"), ["multipass delete --purge pi1"]);
+            assert.equal(ok(sb.run("multipass-vm-create.sh", env())).stdout, "192.168.64.11\n");
+        });
+
+        it("purges a new VM whose cloud-init failed", () => {
+            const r = fails(sb.run("multipass-vm-create.sh", { ...env(), FAKE_FAIL: "multipass:cloud-init" }), "cloud-init failed in pi1");
+            assert.deepEqual(called(r, "multipass delete"), ["multipass delete --purge pi1"]);
+        });
+
+        it("fails clearly when no address is on the multipass network", () => {
+            ok(sb.run("multipass-vm-create.sh", env()));
+            fs.writeFileSync(sb.path("state", "multipass", "pi1", "ipv4"), "10.42.0.0\n10.43.0.1\n");
+            fails(sb.run("multipass-vm-create.sh", env()), "no address on the multipass network", "10.42.0.0 10.43.0.1");
+        });
+
+        it("fails clearly without the SSH key, without multipass, or with a VM of another release", () => {
+            fs.rmSync(sb.path("home", ".ssh", "id_ed25519.pub"));
+            fails(sb.run("multipass-vm-create.sh", env()), `SSH public key file ${sb.home}/.ssh/id_ed25519.pub not found`);
+            fs.writeFileSync(sb.path("home", ".ssh", "id_ed25519.pub"), "not a key\n");
+            fails(sb.run("multipass-vm-create.sh", env()), "does not look like an SSH public key");
+            fs.writeFileSync(sb.path("home", ".ssh", "id_ed25519.pub"), `${KEY}\n`);
+            ok(sb.run("multipass-vm-create.sh", { ...env(), VM_IMAGE: "22.04" }));
+            fails(sb.run("multipass-vm-create.sh", env()), "not the pinned 24.04");
+            sb.removeTool("multipass");
+            fails(sb.run("multipass-vm-create.sh", env()), "required tool 'multipass'");
+        });
+
+        it("delete purges the VM, and a second run has nothing to do", () => {
+            ok(sb.run("multipass-vm-create.sh", env()));
+            const r = ok(sb.run("multipass-vm-delete.sh", { VM_NAME: "pi1" }));
+            assert.deepEqual(called(r, "multipass delete"), ["multipass delete --purge pi1"]);
+            const again = ok(sb.run("multipass-vm-delete.sh", { VM_NAME: "pi1" }));
+            assert.equal(called(again, "multipass delete").length, 0);
+            sb.removeTool("multipass");
+            fails(sb.run("multipass-vm-delete.sh", { VM_NAME: "pi1" }), "required tool 'multipass'");
+        });
+    });
+
+    describe("k3s-install.sh", () => {
+        const dirs = () => ({ K3S_CONFIG_DIR: sb.path("etc-rancher-k3s"), K3S_DATA_DIR: sb.path("var-lib-rancher-k3s") });
+        const server = () => ({
+            ...dirs(), K3S_VERSION: K3S, K3S_ROLE: "server", NODE_NAME: "pi1", NODE_IP: "192.168.64.11",
+            K3S_PRINT_TOKEN: "1", K3S_READY_TIMEOUT: "5",
+        });
+        const agent = () => ({
+            ...dirs(), K3S_VERSION: K3S, K3S_ROLE: "agent", NODE_NAME: "pi2", NODE_IP: "192.168.64.12",
+            K3S_SERVER_URL: "https://192.168.64.11:6443", K3S_TOKEN_STDIN: "1", K3S_READY_TIMEOUT: "5",
+        });
+        const installs = (r: RunResult) => r.calls.filter((c) => c.startsWith("installer ") || c.startsWith("curl "));
+        const seedServer = (version: string) => {
+            sb.installK3s(version);
+            sb.activate("k3s");
+            fs.mkdirSync(sb.path("var-lib-rancher-k3s", "server"), { recursive: true });
+            fs.writeFileSync(sb.path("var-lib-rancher-k3s", "server", "node-token"), "K10existing::server:secret\n");
+        };
+
+        it("installs a fresh server with the installer of the pinned release and prints its token", () => {
+            const r = ok(sb.run("k3s-install.sh", server()));
+            assert.deepEqual(called(r, "curl"), [
+                `curl -sfL --retry 3 -o ${r.calls.find((c) => c.startsWith("curl"))!.split(" ")[5]} https://raw.githubusercontent.com/k3s-io/k3s/v1.34.3%2Bk3s1/install.sh`,
+            ]);
+            assert.deepEqual(called(r, "installer"), [`installer INSTALL_K3S_VERSION=${K3S} INSTALL_K3S_EXEC=server K3S_URL= K3S_TOKEN=`]);
+            const config = fs.readFileSync(sb.path("etc-rancher-k3s", "config.yaml"), "utf8");
+            assert.match(config, /node-ip: "192\.168\.64\.11"/);
+            assert.match(config, /tls-san:\n {2}- "192\.168\.64\.11"/);
+            assert.match(config, /disable:\n {2}- traefik/);
+            assert.equal(r.stdout, "K10generated::server:fakepassword\n");
+            assert.ok(!r.stderr.includes("fakepassword"), "the token must not reach stderr (logged)");
+            assert.match(r.stderr, /\[k3s pi1\] done: installed \(v1\.34\.3\+k3s1\)/);
+        });
+
+        it("is idempotent: a second run downloads, installs and restarts nothing", () => {
+            ok(sb.run("k3s-install.sh", server()));
+            const r = ok(sb.run("k3s-install.sh", server()));
+            assert.deepEqual(installs(r), []);
+            assert.deepEqual(r.calls.filter((c) => /^systemctl (restart|start)/.test(c)), []);
+            assert.equal(r.stdout, "K10generated::server:fakepassword\n");
+            assert.match(r.stderr, /done: unchanged/);
+        });
+
+        it("leaves a host already at the pinned version untouched (no reinstall, no restart)", () => {
+            seedServer(K3S);
+            const r = ok(sb.run("k3s-install.sh", server()));
+            assert.deepEqual(installs(r), []);
+            assert.deepEqual(r.calls.filter((c) => /^systemctl (restart|start|stop)/.test(c)), []);
+            assert.equal(fs.existsSync(sb.path("etc-rancher-k3s", "config.yaml")), false, "no config rewritten");
+            assert.equal(r.stdout, "K10existing::server:secret\n");
+            assert.match(r.stderr, /done: unchanged \(v1\.34\.3\+k3s1\)/);
+        });
+
+        it("upgrades a host at an older version: verified binary, one restart; then unchanged", () => {
+            seedServer(OLD_K3S);
+            const r = ok(sb.run("k3s-install.sh", server()));
+            const urls = called(r, "curl").map((c) => c.split(" ").pop());
+            assert.deepEqual(urls, [
+                "https://github.com/k3s-io/k3s/releases/download/v1.34.3%2Bk3s1/k3s-arm64",
+                "https://github.com/k3s-io/k3s/releases/download/v1.34.3%2Bk3s1/sha256sum-arm64.txt",
+            ]);
+            assert.deepEqual(called(r, "installer"), [], "an upgrade keeps the host's service definition");
+            assert.deepEqual(called(r, "systemctl restart"), ["systemctl restart k3s"]);
+            assert.match(r.stderr, /done: upgraded \(v1\.33\.5\+k3s1 -> v1\.34\.3\+k3s1\)/);
+            const again = ok(sb.run("k3s-install.sh", server()));
+            assert.deepEqual(installs(again), []);
+            assert.deepEqual(called(again, "systemctl restart"), []);
+            assert.match(again.stderr, /done: unchanged/);
+        });
+
+        it("refuses a binary whose checksum does not match, and keeps the old one", () => {
+            seedServer(OLD_K3S);
+            const r = fails(sb.run("k3s-install.sh", { ...server(), FAKE_BAD_CHECKSUM: "1" }), "checksum mismatch");
+            assert.deepEqual(called(r, "systemctl restart"), []);
+            assert.match(fs.readFileSync(sb.path("state", "bin", "k3s"), "utf8"), /v1\.33\.5\+k3s1/);
+        });
+
+        it("refuses to downgrade a host at a newer version", () => {
+            seedServer("v1.35.0+k3s1");
+            const r = fails(sb.run("k3s-install.sh", server()), "newer than the pinned v1.34.3+k3s1", "does not support downgrades");
+            assert.deepEqual(installs(r), []);
+        });
+
+        it("joins a fresh agent with the token from stdin, which never reaches the output", () => {
+            const token = "K10abc::server:topsecret";
+            const r = ok(sb.run("k3s-install.sh", agent(), `${token}\n`));
+            assert.deepEqual(called(r, "installer"), [
+                `installer INSTALL_K3S_VERSION=${K3S} INSTALL_K3S_EXEC=agent K3S_URL=https://192.168.64.11:6443 K3S_TOKEN=${token}`,
+            ]);
+            assert.ok(!r.stdout.includes("topsecret") && !r.stderr.includes("topsecret"));
+            assert.equal(r.stdout, "");
+            assert.match(fs.readFileSync(sb.path("etc-rancher-k3s", "config.yaml"), "utf8"), /node-ip: "192\.168\.64\.12"/);
+            assert.match(r.stderr, /\[k3s pi2\] done: installed/);
+            const again = ok(sb.run("k3s-install.sh", agent(), `${token}\n`));
+            assert.deepEqual(installs(again), []);
+            assert.match(again.stderr, /done: unchanged/);
+        });
+
+        it("fails clearly: agent without a token, wrong role, missing curl, failed download", () => {
+            fails(sb.run("k3s-install.sh", agent(), ""), "no token arrived on stdin");
+            sb.activate("k3s-agent");
+            fails(sb.run("k3s-install.sh", server()), "this host runs k3s-agent, but the stack says it is a k3s server");
+            fs.rmSync(sb.path("state", "systemd", "k3s-agent"));
+            fails(sb.run("k3s-install.sh", { ...server(), FAKE_FAIL: "curl:any" }), "could not download https://raw.githubusercontent.com/k3s-io/k3s/v1.34.3%2Bk3s1/install.sh");
+            sb.removeTool("curl");
+            fails(sb.run("k3s-install.sh", server()), "required tool 'curl' is not installed on pi1");
+            sb.removeTool("systemctl");
+            fails(sb.run("k3s-install.sh", server()), "required tool 'systemctl'");
+        });
+    });
+
+    describe("k3s-kubeconfig.sh", () => {
+        it("prints the kubeconfig with the server address rewritten", () => {
+            fs.mkdirSync(sb.path("k3s"), { recursive: true });
+            fs.writeFileSync(sb.path("k3s", "k3s.yaml"), "apiVersion: v1\nclusters:\n- cluster:\n    server: https://127.0.0.1:6443\n  name: default\n");
+            const r = ok(sb.run("k3s-kubeconfig.sh", { SERVER_ADDRESS: "192.168.1.201", NODE_NAME: "pi1", K3S_CONFIG_DIR: sb.path("k3s") }));
+            assert.match(r.stdout, /server: https:\/\/192\.168\.1\.201:6443/);
+            assert.ok(!r.stdout.includes("127.0.0.1"));
+            assert.ok(!r.stderr.includes("apiVersion"));
+        });
+
+        it("fails clearly when k3s is not installed or the address is not one", () => {
+            fails(sb.run("k3s-kubeconfig.sh", { SERVER_ADDRESS: "192.168.1.201", NODE_NAME: "pi1", K3S_CONFIG_DIR: sb.path("none") }), "is k3s installed as a server on pi1");
+            fails(sb.run("k3s-kubeconfig.sh", { SERVER_ADDRESS: "1.2.3.4#;x", NODE_NAME: "pi1", K3S_CONFIG_DIR: sb.path("none") }), "is not an IPv4 address or host name");
+        });
+    });
+
+    describe("data-compose.sh", () => {
+        const compose = "services:\n  postgres:\n    image: docker.io/library/postgres:17.7-bookworm\n";
+        const env = () => ({ NODE_NAME: "pi2", DATA_DIR: sb.path("data"), READY_TIMEOUT: "5" });
+
+        it("installs the compose file, generates and keeps the password, starts the stack", () => {
+            const r = ok(sb.run("data-compose.sh", env(), compose));
+            const file = sb.path("data", "compose.yaml");
+            assert.equal(fs.readFileSync(file, "utf8"), compose);
+            assert.deepEqual(called(r, "docker compose --project-name homelab-data --file " + file + " up"), [
+                `docker compose --project-name homelab-data --file ${file} up -d --remove-orphans`,
+            ]);
+            const password = r.stdout.trim();
+            assert.match(password, /^[0-9a-f]{48}$/);
+            assert.equal(fs.readFileSync(sb.path("data", "postgres.env"), "utf8"), `POSTGRES_PASSWORD=${password}\n`);
+            assert.equal(fs.statSync(sb.path("data", "postgres.env")).mode & 0o777, 0o600);
+            assert.ok(!r.stderr.includes(password) && !fs.readFileSync(sb.log, "utf8").includes(password));
+            assert.match(r.stderr, /\[data pi2\] done: created/);
+        });
+
+        it("is idempotent: the same file restarts nothing and keeps the password", () => {
+            const first = ok(sb.run("data-compose.sh", env(), compose)).stdout;
+            const r = ok(sb.run("data-compose.sh", env(), compose));
+            assert.equal(r.stdout, first);
+            assert.match(r.stderr, /compose file unchanged/);
+            assert.match(r.stderr, /done: unchanged/);
+            const changed = ok(sb.run("data-compose.sh", env(), compose.replace("17.7", "17.8")));
+            assert.equal(changed.stdout, first);
+            assert.match(changed.stderr, /done: updated/);
+        });
+
+        it("fails clearly without docker, without compose, without a compose file, or when compose fails", () => {
+            fails(sb.run("data-compose.sh", env(), ""), "no compose file arrived on stdin");
+            fails(sb.run("data-compose.sh", { ...env(), FAKE_FAIL: "docker:compose-up" }, compose), "'docker compose up' failed");
+            fails(sb.run("data-compose.sh", { ...env(), FAKE_NO_COMPOSE: "1" }, compose), "required tool 'docker compose' is not installed on pi2");
+            sb.removeTool("docker");
+            fails(sb.run("data-compose.sh", env(), compose), "required tool 'docker' is not installed on pi2");
+        });
+
+        it("on a first start, refuses ports already taken (an existing Postgres), before writing anything", () => {
+            fs.mkdirSync(sb.path("state", "docker", "published"), { recursive: true });
+            fs.writeFileSync(sb.path("state", "docker", "published", "5432"), "old-postgres\n");
+            const r = fails(sb.run("data-compose.sh", env(), compose), "port 5432 is already in use on pi2 (by: old-postgres", "nothing was started");
+            assert.equal(called(r, "docker compose --project-name homelab-data --file").length, 0);
+            assert.equal(fs.existsSync(sb.path("data")), false, "nothing written");
+        });
+
+        it("refuses to start when the password is lost but the data volume exists", () => {
+            fs.mkdirSync(sb.path("state", "docker", "volumes", "homelab-postgres-data"), { recursive: true });
+            fails(sb.run("data-compose.sh", env(), compose), "password that is lost");
+        });
+    });
+
+    it("every script in components/metal/scripts has tests here", () => {
+        const scripts = fs.readdirSync(path.join(__dirname, "..", "components", "metal", "scripts")).filter((f) => f.endsWith(".sh")).sort();
+        const source = fs.readFileSync(__filename, "utf8");
+        for (const s of scripts) assert.ok(source.includes(`sb.run("${s}"`), `no test runs ${s}`);
+    });
+});
