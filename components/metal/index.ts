@@ -42,16 +42,18 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
             throw new Error(`Metal ${name}: stack ${cfg.stack} is in ${cfg.mode} mode but its configuration has no ${what}`);
         };
         switch (cfg.mode) {
-            case "k3d":
+            case "k3d": {
+                const k3d = cfg.k3d ?? missing("k3d");
                 this.impl = new K3dCluster(`${name}-k3d`, {
                     stack: cfg.stack,
-                    cluster: cfg.k3d ?? missing("k3d"),
+                    cluster: k3d,
                     k3sVersion: cfg.versions.k3s,
                     images,
                     // the sandbox's Vault, reached by the operator (and the vault provider) on loopback
-                    nodePorts: { [(cfg.k3d ?? missing("k3d")).vaultPort]: VAULT_NODE_PORT },
+                    nodePorts: { [k3d.vaultPort]: VAULT_NODE_PORT },
                 }, { parent: this });
                 break;
+            }
             case "multipass":
                 this.impl = new MultipassVms(`${name}-vms`, {
                     vms: cfg.vms ?? missing("vms"),
