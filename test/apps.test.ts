@@ -200,6 +200,17 @@ describe("the offline plan", () => {
         assert.match(r.stdout, /\s6\s+kubernetes:core\/v1:Namespace/);
     });
 
+    it("lets the policy pack see inside secrets but never prints what it quotes of one", () => {
+        const { writeStackFile } = require("./helpers/plan");
+        const file = writeStackFile("sandbox-vms", { "homelab:k3sToken": "K10supersecretvalue::server:192.168.1.201" });
+        const r = runPlanCli(["sandbox-vms", "--json", "--config-file", file], { LAB_I_MEAN_PROD: "true" });
+        assert.equal(r.status, 0, r.stderr);
+        const doc = JSON.parse(r.stdout);
+        const onToken = doc.violations.filter((v: { message: string }) => v.message.includes("input stdin"));
+        assert.equal(onToken.length, 3, "the prod address inside the secret token is found on the three k3s installs");
+        assert.doesNotMatch(r.stdout, /supersecretvalue/, "the secret is never printed");
+    });
+
     it("rejects an unknown stack with exit 2", () => {
         const r = runPlanCli(["staging"]);
         assert.equal(r.status, 2);

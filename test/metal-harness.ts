@@ -2,6 +2,8 @@
 // curl, k3s, systemctl and uname first on PATH (they record their calls in a log and keep
 // their state in folders), and only a fixed set of real base utilities after them, so the
 // machine's own docker or curl can never be reached.
+// Other layers reuse it with their own fakes and scripts folders (SandboxOptions); the
+// defaults are the metal layer's.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -34,6 +36,25 @@ export interface RunResult {
     calls: string[];
 }
 
+export interface SandboxOptions {
+    /** The folder of fake executables put first on PATH (default: test/fakes/metal). */
+    fakesDir?: string;
+    /** The folder run() reads its scripts from (default: components/metal/scripts). */
+    scriptsDir?: string;
+    /** More real utilities to expose after the fakes, linked only when the machine has them. */
+    extraBaseTools?: string[];
+    /** The prefix of the sandbox's temporary folder (default: metal-test-). */
+    prefix?: string;
+}
+
+function whichOptional(tool: string): string | undefined {
+    try {
+        return which(tool);
+    } catch {
+        return undefined;
+    }
+}
+
 export class Sandbox {
     readonly dir: string;
     readonly bin: string;
@@ -41,32 +62,46 @@ export class Sandbox {
     readonly state: string;
     readonly home: string;
     readonly log: string;
+    readonly fakesDir: string;
+    readonly scriptsDir: string;
 
-    constructor() {
-        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "metal-test-"));
+    constructor(opts: SandboxOptions = {}) {
+        this.fakesDir = opts.fakesDir ?? FAKES_DIR;
+        this.scriptsDir = opts.scriptsDir ?? SCRIPTS_DIR;
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix ?? "metal-test-"));
         this.bin = path.join(this.dir, "fakebin");
         this.base = path.join(this.dir, "basebin");
         this.state = path.join(this.dir, "state");
         this.home = path.join(this.dir, "home");
         this.log = path.join(this.dir, "calls.log");
         for (const d of [this.bin, this.base, this.state, path.join(this.state, "bin"), this.home]) fs.mkdirSync(d, { recursive: true });
-        for (const f of fs.readdirSync(FAKES_DIR)) {
-            fs.copyFileSync(path.join(FAKES_DIR, f), path.join(this.bin, f));
+        for (const f of fs.readdirSync(this.fakesDir)) {
+            fs.copyFileSync(path.join(this.fakesDir, f), path.join(this.bin, f));
             fs.chmodSync(path.join(this.bin, f), 0o755);
         }
         for (const t of BASE_TOOLS) fs.symlinkSync(which(t), path.join(this.base, t));
+        for (const t of opts.extraBaseTools ?? []) {
+            const real = whichOptional(t);
+            if (real && !BASE_TOOLS.includes(t)) fs.symlinkSync(real, path.join(this.base, t));
+        }
         fs.writeFileSync(this.log, "");
     }
 
-    /** Removes a fake tool from PATH (a machine without it). */
+    /** Removes a fake tool, or an extra real utility, from PATH (a machine without it). */
     removeTool(tool: string): void {
         fs.rmSync(path.join(this.bin, tool), { force: true });
         fs.rmSync(path.join(this.state, "bin", tool), { force: true });
+        if (!BASE_TOOLS.includes(tool)) fs.rmSync(path.join(this.base, tool), { force: true });
+    }
+
+    /** Whether a tool is on the sandbox's PATH. */
+    hasTool(tool: string): boolean {
+        return [this.bin, path.join(this.state, "bin"), this.base].some((d) => fs.existsSync(path.join(d, tool)));
     }
 
     /** Installs a fake k3s binary of a version, as a host that already runs k3s has. */
     installK3s(version: string): void {
-        const tmpl = fs.readFileSync(path.join(FAKES_DIR, "k3s-binary.tmpl"), "utf8");
+        const tmpl = fs.readFileSync(path.join(this.fakesDir, "k3s-binary.tmpl"), "utf8");
         const file = path.join(this.state, "bin", "k3s");
         fs.writeFileSync(file, tmpl.replace("__VERSION__", version));
         fs.chmodSync(file, 0o755);
@@ -82,9 +117,9 @@ export class Sandbox {
         return path.join(this.dir, ...parts);
     }
 
-    /** Runs a script of components/metal/scripts the way the command provider does: bash -c <content>. */
+    /** Runs a script of the scripts folder the way the command provider does: bash -c <content>. */
     run(script: string, env: Record<string, string> = {}, input?: string): RunResult {
-        const content = fs.readFileSync(path.join(SCRIPTS_DIR, script), "utf8");
+        const content = fs.readFileSync(path.join(this.scriptsDir, script), "utf8");
         const before = fs.readFileSync(this.log, "utf8").length;
         const r = spawnSync("/bin/bash", ["-c", content, script], {
             env: {

@@ -13,22 +13,25 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 const STACK_TYPE = "pulumi:pulumi:Stack";
 const UNKNOWN_PLACEHOLDER = "[unknown]";
 
-/** Turns the wire form of a property value into plain JSON: secrets hidden, references as urns. */
-export function plainValue(v: unknown): unknown {
+/**
+ * Turns the wire form of a property value into plain JSON, references as urns; secrets hidden,
+ * or revealed (for the policy pack, which sees plain values under the real CLI too).
+ */
+export function plainValue(v: unknown, reveal = false): unknown {
     if (v === rpc.unknownValue) return UNKNOWN_PLACEHOLDER;
-    if (Array.isArray(v)) return v.map(plainValue);
+    if (Array.isArray(v)) return v.map((x) => plainValue(x, reveal));
     if (v && typeof v === "object") {
         const o = v as Record<string, unknown>;
         const sig = o[rpc.specialSigKey];
-        if (sig === rpc.specialSecretSig) return SECRET_PLACEHOLDER;
+        if (sig === rpc.specialSecretSig) return reveal ? plainValue(o.value, reveal) : SECRET_PLACEHOLDER;
         if (sig === rpc.specialResourceSig) return o.urn;
         if (sig === rpc.specialOutputValueSig) {
-            if (o.secret) return SECRET_PLACEHOLDER;
-            return "value" in o ? plainValue(o.value) : UNKNOWN_PLACEHOLDER;
+            if (o.secret && !reveal) return SECRET_PLACEHOLDER;
+            return "value" in o ? plainValue(o.value, reveal) : UNKNOWN_PLACEHOLDER;
         }
         if (sig !== undefined) return `[${String(sig)}]`;
         const out: Record<string, unknown> = {};
-        for (const k of Object.keys(o).sort()) out[k] = plainValue(o[k]);
+        for (const k of Object.keys(o).sort()) out[k] = plainValue(o[k], reveal);
         return out;
     }
     return v;
@@ -48,6 +51,8 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
 /** A mock monitor that also records parent, provider, protect and dependencies of each registration. */
 class RecordingMonitor extends MockMonitor {
     readonly records = new Map<string, PlanResource>();
+    /** The same records with secret inputs in plain text: never printed, only evaluated. */
+    readonly revealed = new Map<string, PlanResource>();
     private readonly stackName: string;
     private readonly projectName: string;
 
@@ -108,6 +113,7 @@ class RecordingMonitor extends MockMonitor {
                 return;
             }
             this.records.set(urn, rec);
+            this.revealed.set(urn, { ...rec, inputs: plainValue(req.getObject()?.toJavaScript() ?? {}, true) as Record<string, unknown> });
         }
         return super.registerResource(req, callback);
     }
@@ -122,11 +128,18 @@ export interface RunPlanOptions {
     project?: string;
 }
 
+export interface PlanRun {
+    /** What is printed: secret inputs replaced by "[secret]". */
+    plan: PlanDocument;
+    /** The same resources with secrets in plain text, for the policy pack only. */
+    revealed: PlanResource[];
+}
+
 /**
  * Runs the program under mocks and returns the plan. Call once per process: Pulumi's runtime
  * state is global.
  */
-export async function runPlan(opts: RunPlanOptions): Promise<PlanDocument> {
+export async function runPlan(opts: RunPlanOptions): Promise<PlanRun> {
     const project = opts.project ?? "homelab";
     const monitor = new RecordingMonitor(opts.stack, project);
     // setMocks turns on the features the mock monitor supports; then swap in our recording monitor.
@@ -146,6 +159,10 @@ export async function runPlan(opts: RunPlanOptions): Promise<PlanDocument> {
     }
     if (failures.length) throw failures[0];
 
-    const resources = [...monitor.records.values()].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
-    return { stack: opts.stack, project, resources, violations: [] };
+    const byUrn = (a: PlanResource, b: PlanResource) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0);
+    const resources = [...monitor.records.values()].sort(byUrn);
+    return {
+        plan: { stack: opts.stack, project, resources, violations: [] },
+        revealed: [...monitor.revealed.values()].sort(byUrn),
+    };
 }

@@ -5,8 +5,9 @@ import * as path from "path";
 import { isConfigError, parseConfig } from "../components/config";
 import { describeParity, Facts, factsOf, parityDifferences } from "../components/parity";
 import { readStackConfig, StackFileError } from "../components/stack-config";
-import { PROJECT_DIR, runPlan } from "./plan-runner";
-import { PlanDocument } from "./plan-types";
+import { PlanRun, PROJECT_DIR, runPlan } from "./plan-runner";
+import { PlanDocument, SECRET_PLACEHOLDER } from "./plan-types";
+import { evaluatePolicies } from "../policy/evaluate";
 import { diffPlans, renderTree, stringifyPlan } from "./plan-format";
 
 const USAGE = "usage: npm run plan -- <stack> [--config-file <path>] [--json] [--check]\n       npm run plan:update -- <stack>";
@@ -44,15 +45,39 @@ export function goldenPath(stack: string): string {
     return path.join(PROJECT_DIR, "test", "golden", `${stack}.plan.json`);
 }
 
-/** Fills `violations` with the policy pack's verdicts, when the pack is there. */
-function evaluate(plan: PlanDocument): PlanDocument {
-    let evaluatePolicies: ((r: PlanDocument["resources"]) => PlanDocument["violations"]) | undefined;
-    try {
-        evaluatePolicies = require("../policy/evaluate").evaluatePolicies;
-    } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
+/** The plain-text values of a resource's secret inputs (where the printed plan says "[secret]"). */
+function secretValues(printed: unknown, revealed: unknown, out: string[] = []): string[] {
+    if (printed === SECRET_PLACEHOLDER && revealed !== SECRET_PLACEHOLDER) {
+        const collect = (v: unknown): void => {
+            if (typeof v === "string") out.push(v.replace(/\s+/g, " ").trim());
+            else if (v && typeof v === "object") Object.values(v as object).forEach(collect);
+        };
+        collect(revealed);
+    } else if (printed && typeof printed === "object" && revealed && typeof revealed === "object") {
+        for (const k of Object.keys(printed as object)) {
+            secretValues((printed as Record<string, unknown>)[k], (revealed as Record<string, unknown>)[k], out);
+        }
     }
-    return evaluatePolicies ? { ...plan, violations: evaluatePolicies(plan.resources) } : plan;
+    return out;
+}
+
+/**
+ * The policy pack judges the plain values (as under the real CLI, where a prod address inside a
+ * secret kubeconfig must still be caught), but what it quotes of a secret is never printed.
+ */
+function evaluate({ plan, revealed }: PlanRun): PlanDocument {
+    const printed = new Map(plan.resources.map((r) => [r.urn, r]));
+    const secretsOf = new Map(revealed.map((r) => [r.urn, secretValues(printed.get(r.urn)?.inputs, r.inputs).filter((v) => v.length >= 4)]));
+    const violations = evaluatePolicies(revealed).map((v) => {
+        const secrets = (v.urn && secretsOf.get(v.urn)) || [];
+        if (secrets.length === 0) return v;
+        const message = v.message.replace(/"([^"]*)"/g, (quoted, inner: string) => {
+            const bare = inner.replace(/^…|…$/g, "");
+            return bare.length > 0 && secrets.some((s) => s.includes(bare)) ? `"${SECRET_PLACEHOLDER}"` : quoted;
+        });
+        return { ...v, message };
+    });
+    return { ...plan, violations };
 }
 
 /** The committed stacks (Pulumi.<stack>.yaml beside Pulumi.yaml). */

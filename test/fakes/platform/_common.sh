@@ -1,0 +1,14 @@
+# Sourced by every fake tool of the platform layer (same contract as test/fakes/metal/_common.sh).
+# Records the call, and offers failure injection: FAKE_FAIL is a space-separated list of
+# "<tool>:<what>" whose calls fail.
+: "${FAKE_STATE:?FAKE_STATE must be set}"
+: "${FAKE_LOG:?FAKE_LOG must be set}"
+fake_record() {
+    local tool="$1"
+    shift
+    { printf '%s' "$tool"; printf ' %s' "$@"; printf '\n'; } >>"$FAKE_LOG"
+}
+fake_fails() {
+    case " ${FAKE_FAIL:-} " in *" $1 "*) return 0 ;; esac
+    return 1
+}
