@@ -134,7 +134,10 @@ export class Sandbox {
             encoding: "utf8",
             timeout: 30_000,
         });
-        if (r.error) throw r.error;
+        // EPIPE: the script exited before reading all of its stdin (e.g. failing early on a
+        // missing tool); its exit status and output are still there.
+        const epipe = (r.error as NodeJS.ErrnoException | undefined)?.code === "EPIPE" && r.status !== null;
+        if (r.error && !epipe) throw r.error;
         const calls = fs.readFileSync(this.log, "utf8").slice(before).split("\n").filter((l) => l.length > 0);
         return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };
     }
