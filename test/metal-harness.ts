@@ -5,12 +5,15 @@
 // Other layers reuse it with their own fakes and scripts folders (SandboxOptions); the
 // defaults are the metal layer's.
 import { spawnSync } from "child_process";
+import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SCRIPTS_DIR } from "../components/metal/scripts";
 
 export const FAKES_DIR = path.join(__dirname, "fakes", "metal");
+/** What every fake sources: call recording and failure injection. */
+const COMMON_FAKE = path.join(__dirname, "fakes", "_common.sh");
 export const FAKE_TOOLS = ["multipass", "k3d", "docker", "curl", "systemctl", "uname"];
 
 /** Real utilities the scripts and the fakes use (and nothing else from the machine). */
@@ -75,9 +78,11 @@ export class Sandbox {
         this.home = path.join(this.dir, "home");
         this.log = path.join(this.dir, "calls.log");
         for (const d of [this.bin, this.base, this.state, path.join(this.state, "bin"), this.home]) fs.mkdirSync(d, { recursive: true });
-        for (const f of fs.readdirSync(this.fakesDir)) {
-            fs.copyFileSync(path.join(this.fakesDir, f), path.join(this.bin, f));
-            fs.chmodSync(path.join(this.bin, f), 0o755);
+        // Every fake sources the shared _common.sh from its own folder.
+        const fakes = [COMMON_FAKE, ...fs.readdirSync(this.fakesDir).map((f) => path.join(this.fakesDir, f))];
+        for (const f of fakes) {
+            fs.copyFileSync(f, path.join(this.bin, path.basename(f)));
+            fs.chmodSync(path.join(this.bin, path.basename(f)), 0o755);
         }
         for (const t of BASE_TOOLS) fs.symlinkSync(which(t), path.join(this.base, t));
         for (const t of opts.extraBaseTools ?? []) {
@@ -148,6 +153,22 @@ export class Sandbox {
 }
 
 /** A readable failure message for an unexpected exit. */
+/** Asserts a script run succeeded, showing its output and calls when it did not. */
+export function ok(r: RunResult): RunResult {
+    assert.equal(r.status, 0, explain(r));
+    return r;
+}
+
+/** Asserts a script run failed with these messages on stderr. */
+export function fails(r: RunResult, ...messages: (string | RegExp)[]): RunResult {
+    assert.notEqual(r.status, 0, `expected a failure\n${explain(r)}`);
+    for (const m of messages) {
+        if (typeof m === "string") assert.ok(r.stderr.includes(m), `stderr lacks ${JSON.stringify(m)}\n${explain(r)}`);
+        else assert.match(r.stderr, m, explain(r));
+    }
+    return r;
+}
+
 export function explain(r: RunResult): string {
     return `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n--- calls\n${r.calls.join("\n")}`;
 }

@@ -4,24 +4,12 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { explain, RunResult, Sandbox } from "./metal-harness";
+import { fails, ok, RunResult, Sandbox } from "./metal-harness";
 
 const K3S = "v1.34.3+k3s1";
 const OLD_K3S = "v1.33.5+k3s1";
 const K3S_IMAGE = "rancher/k3s:v1.34.3-k3s1";
 
-function ok(r: RunResult): RunResult {
-    assert.equal(r.status, 0, explain(r));
-    return r;
-}
-function fails(r: RunResult, ...messages: (string | RegExp)[]): RunResult {
-    assert.notEqual(r.status, 0, `expected a failure\n${explain(r)}`);
-    for (const m of messages) {
-        if (typeof m === "string") assert.ok(r.stderr.includes(m), `stderr lacks ${JSON.stringify(m)}\n${explain(r)}`);
-        else assert.match(r.stderr, m, explain(r));
-    }
-    return r;
-}
 const called = (r: RunResult, prefix: string) => r.calls.filter((c) => c.startsWith(prefix));
 
 describe("metal scripts (fake tools)", function () {

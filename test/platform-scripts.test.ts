@@ -11,7 +11,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { scriptPath } from "../components/platform/vault-bootstrap";
-import { explain, RunResult, Sandbox } from "./metal-harness";
+import { explain, fails, ok, RunResult, Sandbox } from "./metal-harness";
 
 const SCRIPTS_DIR = path.dirname(scriptPath("vault-init.sh"));
 const FAKES_DIR = path.join(__dirname, "fakes", "platform");
@@ -28,18 +28,6 @@ function requireBinary(ctx: Mocha.Context, binary: string, pkg: string): void {
     }
 }
 
-function ok(r: RunResult): RunResult {
-    assert.equal(r.status, 0, explain(r));
-    return r;
-}
-function fails(r: RunResult, ...messages: (string | RegExp)[]): RunResult {
-    assert.notEqual(r.status, 0, `expected a failure\n${explain(r)}`);
-    for (const m of messages) {
-        if (typeof m === "string") assert.ok(r.stderr.includes(m), `stderr lacks ${JSON.stringify(m)}\n${explain(r)}`);
-        else assert.match(r.stderr, m, explain(r));
-    }
-    return r;
-}
 const called = (r: RunResult, pattern: RegExp) => r.calls.filter((c) => pattern.test(c));
 const lines = (s: string) => s.split("\n").filter((l) => l.length > 0);
 

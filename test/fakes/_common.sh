@@ -1,6 +1,5 @@
-# Sourced by every fake tool of the platform layer (same contract as test/fakes/metal/_common.sh).
-# Records the call, and offers failure injection: FAKE_FAIL is a space-separated list of
-# "<tool>:<what>" whose calls fail.
+# Sourced by every fake tool (copied beside them on the sandbox PATH). Records the call, and offers
+# failure injection: FAKE_FAIL is a space-separated list of "<tool>:<what>" whose calls fail.
 : "${FAKE_STATE:?FAKE_STATE must be set}"
 : "${FAKE_LOG:?FAKE_LOG must be set}"
 fake_record() {
