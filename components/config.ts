@@ -393,7 +393,7 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
     const mode = r.oneOf("mode", require("mode", "the metal mode of this stack"), ["hosts", "k3d", "multipass"] as const);
     const apps = readApps(r, require("apps", "the app catalogue"));
     const versions = readVersions(r, require("versions", "the version manifest"));
-    const giteaOrg = present("giteaOrg") ? r.string("giteaOrg", values.giteaOrg, KEBAB, "a kebab-case Gitea organisation") : "lab";
+    const giteaOrg = r.string("giteaOrg", require("giteaOrg", "the Gitea organisation of the app repositories"), KEBAB, "a kebab-case Gitea organisation");
 
     const cfg: LabConfig = {
         project: PROJECT,

@@ -144,6 +144,15 @@ export const shared = {
     vsoNamespace: "vault-secrets-operator",
     longhornNamespace: "longhorn-system",
     argoProject: "apps",
+    /** The VaultConnection every VaultAuth uses when it names none (VSO's convention). */
+    vaultConnection: "default",
+    /** Helm release names of the platform's charts (keys of the version manifest's charts). */
+    releases: {
+        longhorn: "longhorn",
+        vault: "vault",
+        vaultSecretsOperator: "vault-secrets-operator",
+        argoCd: "argocd",
+    },
 } as const;
 
 /** Every derived name of one instance, in one object (what the tests and the policy compare against). */

@@ -11,7 +11,7 @@ import { AppBackends } from "../apps/app-instance";
 import { BackupTarget } from "../edge/backups";
 import {
     argoCdValues, BACKUP_CREDENTIALS_SECRET, hasLonghorn, K3S_LOCAL_PATH_STORAGE_CLASS, longhornValues,
-    VAULT_CLUSTER_ADDRESS, VAULT_RELEASE, vaultMode, vaultValues, vsoValues,
+    VAULT_CLUSTER_ADDRESS, vaultMode, vaultValues, vsoValues,
 } from "./releases";
 import { VaultBootstrap } from "./vault-bootstrap";
 import { VaultConfig } from "./vault-config";
@@ -56,9 +56,10 @@ export class Platform extends pulumi.ComponentResource {
         }, { parent: this });
         const k8sOpts = { parent: this, provider: this.kubernetesProvider };
 
-        const release = (key: ChartKey, releaseName: string, namespace: string, values: pulumi.Input<Record<string, unknown>>,
+        const release = (key: ChartKey, namespace: string, values: pulumi.Input<Record<string, unknown>>,
             extra: pulumi.CustomResourceOptions = {}) => {
             const chart = cfg.versions.charts[key];
+            const releaseName = shared.releases[key];
             const r = new k8s.helm.v3.Release(`${name}-${releaseName}`, {
                 name: releaseName,
                 chart: chart.chart,
@@ -83,7 +84,7 @@ export class Platform extends pulumi.ComponentResource {
                     stringData: args.backupTarget.credentials,
                 }, k8sOpts));
             }
-            const longhorn = release("longhorn", "longhorn", shared.longhornNamespace,
+            const longhorn = release("longhorn", shared.longhornNamespace,
                 longhornValues(args.backupTarget?.url), { dependsOn: deps });
             // k3s makes local-path the default; with Longhorn there, it must not stay one.
             new k8s.storage.v1.StorageClassPatch(`${name}-local-path-not-default`, {
@@ -109,11 +110,11 @@ export class Platform extends pulumi.ComponentResource {
                 mode,
                 kubeconfig: metal.kubeconfig,
                 namespace: shared.vaultNamespace,
-                releaseName: VAULT_RELEASE,
+                releaseName: shared.releases.vault,
                 install: (devRootToken) => {
                     const values = vaultValues(mode, cfg) as { server: Record<string, any> };
                     if (devRootToken) values.server.dev.devRootToken = devRootToken;
-                    return release("vault", VAULT_RELEASE, shared.vaultNamespace, values);
+                    return release("vault", shared.vaultNamespace, values);
                 },
             }, { parent: this });
             vaultToken = bootstrap.rootToken;
@@ -133,16 +134,16 @@ export class Platform extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: vaultReady });
 
         // Vault Secrets Operator and its default connection to the stack's Vault.
-        const vso = release("vaultSecretsOperator", "vault-secrets-operator", shared.vsoNamespace, vsoValues());
+        const vso = release("vaultSecretsOperator", shared.vsoNamespace, vsoValues());
         const vaultConnection = new k8s.apiextensions.CustomResource(`${name}-vault-connection`, {
             apiVersion: "secrets.hashicorp.com/v1beta1",
             kind: "VaultConnection",
-            metadata: { name: "default", namespace: shared.vsoNamespace },
+            metadata: { name: shared.vaultConnection, namespace: shared.vsoNamespace },
             spec: { address: vaultClusterAddress, skipTLSVerify: false },
         }, { ...k8sOpts, dependsOn: [vso] });
 
         // Argo CD with its CRDs, and the project the per-app Applications belong to.
-        const argocd = release("argoCd", "argocd", shared.argoCdNamespace, argoCdValues());
+        const argocd = release("argoCd", shared.argoCdNamespace, argoCdValues());
         const project = new k8s.apiextensions.CustomResource(`${name}-apps-project`, {
             apiVersion: "argoproj.io/v1alpha1",
             kind: "AppProject",

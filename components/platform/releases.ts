@@ -4,9 +4,8 @@ import { ChartKey, LabConfig } from "../config";
 import { shared } from "../naming";
 import { VAULT_NODE_PORT } from "../metal/types";
 
-export const VAULT_RELEASE = "vault";
-/** Vault's API as workloads inside the cluster reach it (VSO, Argo CD never). */
-export const VAULT_CLUSTER_ADDRESS = `http://${VAULT_RELEASE}.${shared.vaultNamespace}.svc.cluster.local:8200`;
+/** Vault's API as workloads inside the cluster reach it (VSO, Vault's own auth config). */
+export const VAULT_CLUSTER_ADDRESS = `http://${shared.releases.vault}.${shared.vaultNamespace}.svc.cluster.local:8200`;
 /** Longhorn replicates each volume on this many nodes (the three Pis, the three VMs). */
 export const LONGHORN_REPLICAS = 3;
 export const LONGHORN_STORAGE_CLASS = "longhorn";
