@@ -57,6 +57,8 @@ describe("platform: releases, providers, ordering", () => {
         assert.equal(vms.server.standalone.enabled, true);
         assert.deepEqual(vms.server.dataStorage, { enabled: true, size: "2Gi", storageClass: "longhorn" });
         assert.equal(vms.server.dev, undefined);
+        const vmsPlan = planOf("sandbox-vms");
+        assert.ok(release(vmsPlan, "vault").dependsOn.includes(release(vmsPlan, "longhorn").urn), "Vault's volume needs Longhorn first");
     });
 
     it("replicates Longhorn volumes three times where it runs", () => {

@@ -76,6 +76,7 @@ export class Platform extends pulumi.ComponentResource {
         };
 
         // Storage: Longhorn (not on k3d), and exactly one default StorageClass.
+        let longhorn: k8s.helm.v3.Release | undefined;
         if (hasLonghorn(cfg)) {
             const deps: pulumi.Resource[] = [];
             if (args.backupTarget) {
@@ -84,7 +85,7 @@ export class Platform extends pulumi.ComponentResource {
                     stringData: args.backupTarget.credentials,
                 }, k8sOpts));
             }
-            const longhorn = release("longhorn", shared.longhornNamespace,
+            longhorn = release("longhorn", shared.longhornNamespace,
                 longhornValues(args.backupTarget?.url), { dependsOn: deps });
             // k3s makes local-path the default; with Longhorn there, it must not stay one.
             new k8s.storage.v1.StorageClassPatch(`${name}-local-path-not-default`, {
@@ -114,7 +115,8 @@ export class Platform extends pulumi.ComponentResource {
                 install: (devRootToken) => {
                     const values = vaultValues(mode, cfg) as { server: Record<string, any> };
                     if (devRootToken) values.server.dev.devRootToken = devRootToken;
-                    return release("vault", shared.vaultNamespace, values);
+                    // standalone Vault keeps its data on a Longhorn volume: Longhorn first
+                    return release("vault", shared.vaultNamespace, values, { dependsOn: longhorn ? [longhorn] : [] });
                 },
             }, { parent: this });
             vaultToken = bootstrap.rootToken;
