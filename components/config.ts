@@ -366,6 +366,23 @@ function checkRoles(r: Reader, key: string, nodes: { name: string; role: Role }[
     if (servers.length !== 1) r.fail(key, nodes.map((n) => `${n.name}:${n.role}`), "exactly one node with role server");
 }
 
+/**
+ * The project-level part alone: the app catalogue and the version manifest, validated by the
+ * same readers as parseConfig (for the policy pack, which needs them without a stack's mode).
+ */
+export function parseCatalogue(stack: string, raw: RawConfig): { apps: AppSpec[]; versions: Versions } {
+    const r = new Reader(stack);
+    const value = (key: string, why: string) => {
+        const v = raw[`${PROJECT}:${key}`];
+        if (v === undefined) r.fail(key, undefined, `a value (${why})`);
+        return parseValue(stack, `${PROJECT}:${key}`, v);
+    };
+    return {
+        apps: readApps(r, value("apps", "the app catalogue")),
+        versions: readVersions(r, value("versions", "the version manifest")),
+    };
+}
+
 /** Parses and validates raw Pulumi config (full keys) for one stack. Throws ConfigError. */
 export function parseConfig(stack: string, raw: RawConfig): LabConfig {
     const r = new Reader(stack);

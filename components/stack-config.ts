@@ -67,13 +67,19 @@ export function readStackFile(file: string): Record<string, string> {
     return out;
 }
 
+/** The stacks that have a stack file (Pulumi.<stack>.yaml) in the project folder. */
+export function listStacks(projectDir: string): string[] {
+    return fs.readdirSync(projectDir)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => !!s)
+        .sort();
+}
+
 /** Pulumi.yaml defaults merged with Pulumi.<stack>.yaml, or with `stackFile` instead of it. */
 export function readStackConfig(projectDir: string, stack: string, stackFile?: string): Record<string, string> {
     const file = stackFile ?? path.join(projectDir, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
-        const known = fs.readdirSync(projectDir)
-            .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-            .filter((s): s is string => !!s);
+        const known = listStacks(projectDir);
         throw new StackFileError(`no stack file ${file} (stacks here: ${known.join(", ") || "none"})`);
     }
     return { ...readProjectDefaults(projectDir), ...readStackFile(file) };

@@ -2,7 +2,7 @@
 // project's configuration read from its files (the prod fingerprint, the app catalogue, the
 // version manifest) and which app instance a resource belongs to. Read once, cached.
 import * as fs from "fs";
-import { AppSpec, LabConfig, parseConfig, PROD_STACK, PROJECT, RawConfig, Versions } from "../components/config";
+import { LabConfig, parseCatalogue, parseConfig, PROD_STACK, Versions } from "../components/config";
 import { findProjectDir, Fingerprint, loadFingerprint } from "../components/fingerprint";
 import { readProjectDefaults, readStackConfig } from "../components/stack-config";
 import { InstanceNames, instanceNames } from "../components/naming";
@@ -51,17 +51,6 @@ export function isProdStack(stack: string | undefined): boolean {
 
 export function prodFingerprint(): Fingerprint {
     return loadFingerprint(projectDir());
-}
-
-/** Reads `apps` and `versions` out of raw config with the one loader (parseConfig), whatever the stack's other keys. */
-function parseCatalogue(label: string, raw: RawConfig): { apps: AppSpec[]; versions: Versions } {
-    const minimal: RawConfig = { [`${PROJECT}:mode`]: "k3d" };
-    for (const k of ["apps", "versions", "giteaOrg"]) {
-        const v = raw[`${PROJECT}:${k}`];
-        if (v !== undefined) minimal[`${PROJECT}:${k}`] = v;
-    }
-    const cfg = parseConfig(label, minimal);
-    return { apps: cfg.apps, versions: cfg.versions };
 }
 
 /** The version manifest: the project's (Pulumi.yaml), the one every stack must install. */

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { isConfigError, parseConfig } from "../components/config";
 import { describeParity, Facts, factsOf, parityDifferences } from "../components/parity";
-import { readStackConfig, StackFileError } from "../components/stack-config";
+import { listStacks, readStackConfig, StackFileError } from "../components/stack-config";
 import { PlanRun, PROJECT_DIR, runPlan } from "./plan-runner";
 import { PlanDocument, SECRET_PLACEHOLDER } from "./plan-types";
 import { evaluatePolicies } from "../policy/evaluate";
@@ -80,14 +80,9 @@ function evaluate({ plan, revealed }: PlanRun): PlanDocument {
     return { ...plan, violations };
 }
 
-/** The committed stacks (Pulumi.<stack>.yaml beside Pulumi.yaml). */
-export function committedStacks(): string[] {
-    return fs.readdirSync(PROJECT_DIR).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s).sort();
-}
-
 /** One line on parity: this stack's effective versions and catalogue against the other stacks'. */
 function parityLine(stack: string, config: Record<string, string>): string {
-    const stacks = [...new Set([...committedStacks(), stack])].sort();
+    const stacks = [...new Set([...listStacks(PROJECT_DIR), stack])].sort();
     const facts: Record<string, Facts> = {};
     for (const s of stacks) {
         try {
