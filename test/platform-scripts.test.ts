@@ -229,7 +229,8 @@ describe("platform scripts (fake kubectl)", function () {
             it("fails clearly when the pod never runs, after WAIT_SECONDS, polling every POLL_SECONDS", () => {
                 v.set("phase", "Pending");
                 const t0 = Date.now();
-                const r = fails(v.init({ WAIT_SECONDS: "1", POLL_SECONDS: "0.2" }), "vault-init: pod vault/vault-0 is not running after 1s (phase Pending)");
+                // bash's SECONDS counts whole seconds: a 1 s budget can end right after the first poll
+                const r = fails(v.init({ WAIT_SECONDS: "2", POLL_SECONDS: "0.2" }), "vault-init: pod vault/vault-0 is not running after 2s (phase Pending)");
                 assert.ok(Date.now() - t0 < 10_000, "the wait took too long");
                 assert.ok(called(r, GET_POD).length >= 2, `polled once only\n${explain(r)}`);
                 assert.deepEqual(called(r, / exec /), []);
