@@ -19,9 +19,14 @@ const platform = new Platform("platform", { config: cfg, metal, backupTarget: ba
 const edge = cfg.isProd ? new Edge("edge", { config: cfg }) : undefined;
 appInstances(cfg, platform.backends, edge?.dns);
 
-export const kubeconfig = metal.kubeconfig;
+// What the operator needs after `up` (`pulumi stack output [--show-secrets]`).
+export const kubeconfig = pulumi.secret(metal.kubeconfig);
 export const nodes = metal.nodes;
+export const vaultAddress = platform.vaultAddress;
+/** A sandbox's own Vault; prod has none here: its token stays with the operator (VAULT_TOKEN). */
+export const vaultRootToken = pulumi.secret(platform.vaultRootToken ?? "");
 export const postgresEndpoint = pulumi.interpolate`${metal.postgres.host}:${metal.postgres.port}`;
 export const postgresAdminUser = metal.postgres.adminUser;
-export const postgresAdminPassword = metal.postgres.adminPassword;
+export const postgresAdminPassword = pulumi.secret(metal.postgres.adminPassword);
 export const giteaUrl = metal.gitea.url;
+export const argoCdUrl = platform.argoCdUrl;

@@ -16,12 +16,23 @@ export interface SyncPolicy {
     selfHeal: boolean;
 }
 
+export const RESTART_KINDS = ["Deployment", "DaemonSet", "StatefulSet", "argo.Rollout"] as const;
+export type RestartKind = (typeof RESTART_KINDS)[number];
+
+/** A workload VSO rolls out again when the instance's database credentials rotate. */
+export interface RestartTarget {
+    kind: RestartKind;
+    name: string;
+}
+
 export interface AppSpec {
     name: string;
     public: boolean;
     envs: string[];
     /** The effective Argo CD sync policy per env (defaults merged with the per-env override). */
     sync: Record<string, SyncPolicy>;
+    /** Workloads that read the database credentials at start: restarted when they rotate. */
+    rolloutRestartTargets: RestartTarget[];
 }
 
 export interface ChartSpec {
@@ -62,6 +73,8 @@ export interface K3dSpec {
     apiPort: number;
     /** The laptop port Vault's NodePort is published on. */
     vaultPort: number;
+    /** The laptop port Argo CD's NodePort is published on. */
+    argoCdPort: number;
     /** Seconds `k3d cluster create --wait` may take. */
     waitTimeoutSeconds: number;
 }
@@ -72,6 +85,26 @@ export interface BackupSpec {
     existing: boolean;
     project?: string;
     location: string;
+}
+
+/** An existing Vault that runs inside the stack's cluster (prod's, in the tools namespace). */
+export interface VaultInCluster {
+    namespace: string;
+    service: string;
+    port: number;
+}
+
+/**
+ * The OIDC issuer whose tokens Gitea CI presents to Vault's JWT backend. Absent: no JWT backend
+ * (Gitea 1.25 issues no OIDC tokens to Actions jobs; a backend nobody can log in to is not kept).
+ */
+export interface GiteaOidc {
+    /** Exactly the `iss` claim of the tokens (Gitea's ROOT_URL, with its trailing slash). */
+    issuer: string;
+    /** The `aud` the tokens carry; Vault refuses a token with an `aud` its role does not bind. */
+    audience: string;
+    /** Where Vault fetches the signing keys; otherwise OIDC discovery on the issuer. */
+    jwksUrl?: string;
 }
 
 export interface LabConfig {
@@ -99,8 +132,11 @@ export interface LabConfig {
     cloudflareZoneId?: string;
     /** Prod edge: the Cloudflare tunnel hostname public records point at. */
     tunnelHostname?: string;
-    /** An existing Vault (prod); sandboxes install their own. */
+    /** The operator's URL of the stack's Vault (prod: the existing one); sandboxes derive theirs. */
     vaultAddress?: string;
+    /** Prod: where its existing Vault runs inside the cluster; absent means outside the cluster. */
+    vaultInCluster?: VaultInCluster;
+    giteaOidc?: GiteaOidc;
     backup?: BackupSpec;
 }
 
@@ -140,12 +176,15 @@ const KEYS: Record<string, "project" | "stack"> = {
     cloudflareZoneId: "stack",
     tunnelHostname: "stack",
     vaultAddress: "stack",
+    vaultInCluster: "stack",
+    giteaOidc: "stack",
     backup: "stack",
 };
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SIZE = /^[1-9]\d*[KMG]$/;
 const K3S_VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 const SEMVER = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
@@ -263,7 +302,7 @@ function readApps(r: Reader, v: unknown): AppSpec[] {
         const folded = name.toLowerCase();
         if (seenLower.has(folded)) r.fail(k, name, `unique app names ("${name}" duplicates "${seenLower.get(folded)}")`);
         seenLower.set(folded, name);
-        const o = r.object(k, catalogue[name] ?? {}, ["public", "envs", "sync"]);
+        const o = r.object(k, catalogue[name] ?? {}, ["public", "envs", "sync", "rolloutRestartTargets"]);
         const isPublic = o.public === undefined ? false : r.bool(`${k}.public`, o.public);
         const envs = o.envs === undefined
             ? [PROD_ENV]
@@ -290,7 +329,16 @@ function readApps(r: Reader, v: unknown): AppSpec[] {
                 throw e;
             }
         }
-        apps.push({ name, public: isPublic, envs, sync });
+        const rolloutRestartTargets = o.rolloutRestartTargets === undefined ? [] : r.array(`${k}.rolloutRestartTargets`, o.rolloutRestartTargets).map((t, i) => {
+            const tk = `${k}.rolloutRestartTargets[${i}]`;
+            const to = r.object(tk, t, ["kind", "name"]);
+            return {
+                kind: r.oneOf(`${tk}.kind`, to.kind, RESTART_KINDS),
+                name: r.string(`${tk}.name`, to.name, DNS_SUBDOMAIN, "a Kubernetes object name (DNS-1123 subdomain)"),
+            };
+        });
+        r.unique(`${k}.rolloutRestartTargets`, rolloutRestartTargets.map((t) => `${t.kind}/${t.name}`), "target");
+        apps.push({ name, public: isPublic, envs, sync, rolloutRestartTargets });
     }
     // Instance ids must not collide across apps (app "a-b" env prod vs app "a" env "b").
     const ids = new Map<string, string>();
@@ -439,11 +487,12 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
             cfg.vmImage = r.string("vmImage", values.vmImage, /^\d\d\.\d\d$/, "a pinned Ubuntu release such as 24.04 (not an alias like lts)");
         }
     } else {
-        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "vaultPort", "waitTimeoutSeconds"]);
+        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "vaultPort", "argoCdPort", "waitTimeoutSeconds"]);
         cfg.k3d = {
             clusterName: k.clusterName === undefined ? "lab" : r.string("k3d.clusterName", k.clusterName, KEBAB, "a kebab-case cluster name"),
             apiPort: k.apiPort === undefined ? 6550 : r.int("k3d.apiPort", k.apiPort, 1024, 65535),
             vaultPort: k.vaultPort === undefined ? 8200 : r.int("k3d.vaultPort", k.vaultPort, 1024, 65535),
+            argoCdPort: k.argoCdPort === undefined ? 8080 : r.int("k3d.argoCdPort", k.argoCdPort, 1024, 65535),
             waitTimeoutSeconds: k.waitTimeoutSeconds === undefined ? 180 : r.int("k3d.waitTimeoutSeconds", k.waitTimeoutSeconds, 10, 3600),
         };
         for (const key of ["hosts", "vms", "dataHost", "sshUser", "k3sToken", "vmImage"]) forbid(key, "k3d mode has no SSH hosts");
@@ -465,12 +514,33 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
         cfg.cloudflareZoneId = r.string("cloudflareZoneId", require("cloudflareZoneId", "the Cloudflare zone of prod's DNS zone"), /^[0-9a-f]{32}$/, "a 32-character Cloudflare zone id");
         cfg.tunnelHostname = r.string("tunnelHostname", require("tunnelHostname", "public records point at prod's Cloudflare tunnel"), HOSTNAME, "a hostname such as <tunnel-id>.cfargotunnel.com");
         cfg.vaultAddress = r.url("vaultAddress", require("vaultAddress", "prod uses its existing Vault"));
+        if (present("vaultInCluster")) {
+            const v = r.object("vaultInCluster", values.vaultInCluster, ["namespace", "service", "port"]);
+            cfg.vaultInCluster = {
+                namespace: r.string("vaultInCluster.namespace", v.namespace, KEBAB, "the Kubernetes namespace prod's Vault runs in"),
+                service: r.string("vaultInCluster.service", v.service, KEBAB, "the name of the Kubernetes Service in front of prod's Vault"),
+                port: v.port === undefined ? 8200 : r.int("vaultInCluster.port", v.port, 1, 65535),
+            };
+        }
         if (mode !== "hosts") r.fail("mode", mode, "hosts (prod runs on the real machines)");
     } else {
         forbid("zone", "sandboxes have no edge: no real DNS");
         forbid("cloudflareZoneId", "sandboxes have no edge: no real DNS");
         forbid("tunnelHostname", "sandboxes have no edge: no real DNS");
         if (present("vaultAddress")) cfg.vaultAddress = r.url("vaultAddress", values.vaultAddress);
+        forbid("vaultInCluster", "a sandbox installs its own Vault in its own cluster");
+    }
+    if (present("giteaOidc")) {
+        const g = r.object("giteaOidc", values.giteaOidc, ["issuer", "audience", "jwksUrl"]);
+        const issuer = r.url("giteaOidc.issuer", g.issuer);
+        if (!issuer.endsWith("/")) {
+            r.fail("giteaOidc.issuer", issuer, `the issuer exactly as the tokens state it: Gitea's ROOT_URL with its trailing slash (${issuer}/)`);
+        }
+        cfg.giteaOidc = {
+            issuer,
+            audience: r.string("giteaOidc.audience", g.audience, undefined, "the audience (aud) the CI tokens carry"),
+            jwksUrl: g.jwksUrl === undefined ? undefined : r.url("giteaOidc.jwksUrl", g.jwksUrl),
+        };
     }
     if (present("backup") || isProd) {
         const b = r.object("backup", require("backup", "prod backs Longhorn up to a GCS bucket"), ["bucket", "existing", "project", "location"]);

@@ -144,6 +144,8 @@ export const shared = {
     vsoNamespace: "vault-secrets-operator",
     longhornNamespace: "longhorn-system",
     argoProject: "apps",
+    /** A Vault outside the cluster reviews Kubernetes tokens as this service account. */
+    vaultTokenReviewer: { namespace: "kube-system", serviceAccount: "vault-token-reviewer", tokenSecret: "vault-token-reviewer-token" },
     /** The VaultConnection every VaultAuth uses when it names none (VSO's convention). */
     vaultConnection: "default",
     /** Helm release names of the platform's charts (keys of the version manifest's charts). */

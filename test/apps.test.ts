@@ -172,7 +172,7 @@ describe("the offline plan", () => {
         assert.equal(a.status, 0, a.stderr);
         assert.equal(a.stdout, b.stdout);
         const doc = JSON.parse(a.stdout);
-        assert.deepEqual(Object.keys(doc), ["stack", "project", "resources", "violations"]);
+        assert.deepEqual(Object.keys(doc), ["stack", "project", "resources", "outputs", "violations"]);
         const urns = doc.resources.map((r: PlanResource) => r.urn);
         assert.deepEqual(urns, [...urns].sort(), "resources sorted by urn");
     });

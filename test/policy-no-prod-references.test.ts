@@ -49,7 +49,7 @@ describe("policy no-prod-references", () => {
 
         it("Helm values given as a YAML string", () => {
             one(resource(S, "kubernetes:helm.sh/v3:Release", "platform-gitea", {
-                chart: "vault", version: "0.31.0", valueYamlFiles: [], values: { extraConfig: "server:\n  ha:\n    raft:\n      join: http://192.168.1.203:8200\n" },
+                chart: "vault", version: "0.32.0", valueYamlFiles: [], values: { extraConfig: "server:\n  ha:\n    raft:\n      join: http://192.168.1.203:8200\n" },
             }), "values.extraConfig>server.ha.raft.join", /192\.168\.1\.203 is the address of prod host pi3/);
         });
 

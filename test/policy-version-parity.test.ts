@@ -18,7 +18,7 @@ const command = (inputs: Record<string, unknown>, type = "command:local:Command"
 describe("policy version-parity", () => {
     it("reads the manifest through the one config loader (the versions the tests below rely on)", () => {
         assert.strictEqual(manifest.k3s, "v1.34.3+k3s1");
-        assert.strictEqual(manifest.charts.vault.version, "0.31.0");
+        assert.strictEqual(manifest.charts.vault.version, "0.32.0");
     });
 
     describe("Helm releases", () => {

@@ -20,6 +20,7 @@ export function stringifyPlan(plan: PlanDocument): string {
             const { urn, type, name, parent, provider, protect, dependsOn, inputs, ...options } = r;
             return { urn, type, name, parent, provider, protect, dependsOn, inputs: sortKeys(inputs), ...sortKeys(options) as object };
         }),
+        outputs: sortKeys(plan.outputs ?? {}),
         violations: plan.violations,
     };
     return `${JSON.stringify(doc, null, 2)}\n`;

@@ -53,6 +53,8 @@ class RecordingMonitor extends MockMonitor {
     readonly records = new Map<string, PlanResource>();
     /** The same records with secret inputs in plain text: never printed, only evaluated. */
     readonly revealed = new Map<string, PlanResource>();
+    /** The stack's outputs (what `pulumi stack output` would list), secrets hidden. */
+    outputs: Record<string, unknown> = {};
     private readonly stackName: string;
     private readonly projectName: string;
 
@@ -117,6 +119,14 @@ class RecordingMonitor extends MockMonitor {
         }
         return super.registerResource(req, callback);
     }
+
+    async registerResourceOutputs(req: any, callback: (err: any, resp: any) => void): Promise<void> {
+        const urn: string = req.getUrn();
+        if (urn.includes(`::${STACK_TYPE}::`)) {
+            this.outputs = plainValue(req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        }
+        return super.registerResourceOutputs(req, callback);
+    }
 }
 
 export interface RunPlanOptions {
@@ -154,6 +164,10 @@ export async function runPlan(opts: RunPlanOptions): Promise<PlanRun> {
     try {
         await pulumi.runtime.runInPulumiStack(async () => require(program));
         await waitForRPCs();
+        // A registration whose inputs fail (an apply that throws) rejects outside the RPCs that
+        // waitForRPCs counts: give such rejections a turn to arrive, so that the plan fails
+        // instead of silently leaving the resource out.
+        await new Promise((resolve) => setTimeout(resolve, 50));
     } finally {
         process.off("unhandledRejection", onRejection);
     }
@@ -162,7 +176,7 @@ export async function runPlan(opts: RunPlanOptions): Promise<PlanRun> {
     const byUrn = (a: PlanResource, b: PlanResource) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0);
     const resources = [...monitor.records.values()].sort(byUrn);
     return {
-        plan: { stack: opts.stack, project, resources, violations: [] },
+        plan: { stack: opts.stack, project, resources, outputs: monitor.outputs, violations: [] },
         revealed: [...monitor.revealed.values()].sort(byUrn),
     };
 }

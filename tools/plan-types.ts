@@ -32,6 +32,8 @@ export interface PlanDocument {
     stack: string;
     project: string;
     resources: PlanResource[];
+    /** The stack's outputs by name; secret ones print as "[secret]". */
+    outputs: Record<string, unknown>;
     violations: Violation[];
 }
 

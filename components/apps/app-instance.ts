@@ -174,6 +174,10 @@ export class AppInstance extends pulumi.ComponentResource {
                 mount: b.databaseMount.path,
                 path: `creds/${n.databaseSecretsRole}`,
                 destination: { name: n.dbCredentialsSecret, create: true },
+                // VSO renews and, at the lease's end, replaces the credentials; Vault then drops the
+                // old user. Workloads that read them only at start are rolled out again by VSO
+                // (VaultDynamicSecret spec.rolloutRestartTargets, vault-secrets-operator v1.4.1).
+                ...(app.rolloutRestartTargets.length ? { rolloutRestartTargets: app.rolloutRestartTargets.map((t) => ({ ...t })) } : {}),
             },
         }, vsoOpts);
 

@@ -2,7 +2,7 @@
 // stack's mode and exposes what the platform layer needs (MetalOutputs).
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../config";
-import { GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint, VAULT_NODE_PORT } from "./types";
+import { ARGOCD_NODE_PORT, GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint, VAULT_NODE_PORT } from "./types";
 import { K3dCluster } from "./k3d";
 import { MultipassVms } from "./multipass";
 import { K3sHosts } from "./hosts";
@@ -49,8 +49,8 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
                     cluster: k3d,
                     k3sVersion: cfg.versions.k3s,
                     images,
-                    // the sandbox's Vault, reached by the operator (and the vault provider) on loopback
-                    nodePorts: { [k3d.vaultPort]: VAULT_NODE_PORT },
+                    // the sandbox's Vault (for the operator and the vault provider) and Argo CD, on loopback
+                    nodePorts: { [k3d.vaultPort]: VAULT_NODE_PORT, [k3d.argoCdPort]: ARGOCD_NODE_PORT },
                 }, { parent: this });
                 break;
             }

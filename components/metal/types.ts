@@ -4,6 +4,8 @@ import { Role } from "../config";
 
 /** The NodePort a sandbox's Vault API is published on (k3d maps it to the laptop's loopback). */
 export const VAULT_NODE_PORT = 30820;
+/** The NodePort a sandbox's Argo CD UI and API are published on (likewise). */
+export const ARGOCD_NODE_PORT = 30880;
 
 export interface NodeInfo {
     name: string;

@@ -4,17 +4,18 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as postgresql from "@pulumi/postgresql";
 import * as vault from "@pulumi/vault";
+import * as YAML from "yaml";
 import { ChartKey, LabConfig } from "../config";
-import { MetalOutputs, VAULT_NODE_PORT } from "../metal/types";
+import { ARGOCD_NODE_PORT, MetalOutputs, NodeInfo, VAULT_NODE_PORT } from "../metal/types";
 import { shared } from "../naming";
 import { AppBackends } from "../apps/app-instance";
 import { BackupTarget } from "../edge/backups";
 import {
     argoCdValues, BACKUP_CREDENTIALS_SECRET, hasLonghorn, K3S_LOCAL_PATH_STORAGE_CLASS, longhornValues,
-    VAULT_CLUSTER_ADDRESS, vaultMode, vaultValues, vsoValues,
+    vaultLocation, vaultMode, vaultValues, vsoValues,
 } from "./releases";
 import { VaultBootstrap } from "./vault-bootstrap";
-import { VaultConfig } from "./vault-config";
+import { OutsideClusterAuth, VaultConfig } from "./vault-config";
 
 export interface PlatformArgs {
     config: LabConfig;
@@ -33,6 +34,12 @@ export class Platform extends pulumi.ComponentResource {
     readonly releases: Partial<Record<ChartKey, k8s.helm.v3.Release>> = {};
     readonly vaultConfig: VaultConfig;
     readonly backends: AppBackends;
+    /** The operator's URL of the stack's Vault. */
+    readonly vaultAddress: pulumi.Output<string>;
+    /** Secret: the root token of a sandbox's own Vault; prod's comes from the operator's VAULT_TOKEN. */
+    readonly vaultRootToken?: pulumi.Output<string>;
+    /** The operator's URL of Argo CD. */
+    readonly argoCdUrl: pulumi.Output<string>;
 
     constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:platform:Platform", name, {}, opts);
@@ -45,6 +52,10 @@ export class Platform extends pulumi.ComponentResource {
             // replacing it (and everything under it).
             clusterIdentifier: `${cfg.project}-${cfg.stack}`,
             enableServerSideApply: true,
+            // A sandbox whose cluster is already gone (VMs deleted, k3d cluster removed) can still be
+            // destroyed: its Kubernetes objects leave the state. Never on prod, whose unreachable
+            // API server means an outage, not objects that are gone.
+            deleteUnreachable: !cfg.isProd,
         }, { parent: this });
         this.postgresqlProvider = new postgresql.Provider(`${name}-postgresql-provider`, {
             host: metal.postgres.host,
@@ -57,7 +68,7 @@ export class Platform extends pulumi.ComponentResource {
         const k8sOpts = { parent: this, provider: this.kubernetesProvider };
 
         const release = (key: ChartKey, namespace: string, values: pulumi.Input<Record<string, unknown>>,
-            extra: pulumi.CustomResourceOptions = {}) => {
+            extra: pulumi.CustomResourceOptions = {}, createNamespace = true) => {
             const chart = cfg.versions.charts[key];
             const releaseName = shared.releases[key];
             const r = new k8s.helm.v3.Release(`${name}-${releaseName}`, {
@@ -66,7 +77,7 @@ export class Platform extends pulumi.ComponentResource {
                 version: chart.version,
                 repositoryOpts: { repo: chart.repo },
                 namespace,
-                createNamespace: true,
+                createNamespace,
                 atomic: false,
                 timeout: 900,
                 values,
@@ -78,15 +89,20 @@ export class Platform extends pulumi.ComponentResource {
         // Storage: Longhorn (not on k3d), and exactly one default StorageClass.
         let longhorn: k8s.helm.v3.Release | undefined;
         if (hasLonghorn(cfg)) {
-            const deps: pulumi.Resource[] = [];
+            // The namespace is a resource of its own, so that the backup Secret can be created in it
+            // before the release (Helm's createNamespace would come too late for the Secret).
+            const namespace = new k8s.core.v1.Namespace(`${name}-longhorn-namespace`, {
+                metadata: { name: shared.longhornNamespace },
+            }, { ...k8sOpts, protect: cfg.isProd });
+            const deps: pulumi.Resource[] = [namespace];
             if (args.backupTarget) {
                 deps.push(new k8s.core.v1.Secret(`${name}-longhorn-backup-credentials`, {
-                    metadata: { name: BACKUP_CREDENTIALS_SECRET, namespace: shared.longhornNamespace },
+                    metadata: { name: BACKUP_CREDENTIALS_SECRET, namespace: namespace.metadata.name },
                     stringData: args.backupTarget.credentials,
                 }, k8sOpts));
             }
             longhorn = release("longhorn", shared.longhornNamespace,
-                longhornValues(args.backupTarget?.url), { dependsOn: deps });
+                longhornValues(args.backupTarget?.url, !cfg.isProd), { dependsOn: deps }, false);
             // k3s makes local-path the default; with Longhorn there, it must not stay one.
             new k8s.storage.v1.StorageClassPatch(`${name}-local-path-not-default`, {
                 metadata: {
@@ -101,10 +117,9 @@ export class Platform extends pulumi.ComponentResource {
         let vaultAddress: pulumi.Input<string>;
         let vaultToken: pulumi.Input<string> | undefined;
         let vaultReady: pulumi.Resource[] = [];
-        let vaultClusterAddress: string;
+        const location = vaultLocation(cfg);
         if (mode === "external") {
             vaultAddress = cfg.vaultAddress!;
-            vaultClusterAddress = cfg.vaultAddress!;
             vaultToken = undefined; // VAULT_TOKEN from the operator's environment
         } else {
             const bootstrap = new VaultBootstrap(`${name}-vault-bootstrap`, {
@@ -120,14 +135,11 @@ export class Platform extends pulumi.ComponentResource {
                 },
             }, { parent: this });
             vaultToken = bootstrap.rootToken;
+            this.vaultRootToken = bootstrap.rootToken;
             vaultReady = [bootstrap.ready];
-            vaultClusterAddress = VAULT_CLUSTER_ADDRESS;
             vaultAddress = cfg.vaultAddress ?? (cfg.mode === "k3d"
                 ? `http://127.0.0.1:${cfg.k3d!.vaultPort}`
-                : metal.nodes.apply((nodes) => {
-                    const server = nodes.find((n) => n.role === "server");
-                    return `http://${server ? server.address : "unknown-server"}:${VAULT_NODE_PORT}`;
-                }));
+                : metal.nodes.apply((nodes) => `http://${serverAddress(nodes)}:${VAULT_NODE_PORT}`));
         }
         this.vaultProvider = new vault.Provider(`${name}-vault-provider`, {
             address: vaultAddress,
@@ -141,11 +153,11 @@ export class Platform extends pulumi.ComponentResource {
             apiVersion: "secrets.hashicorp.com/v1beta1",
             kind: "VaultConnection",
             metadata: { name: shared.vaultConnection, namespace: shared.vsoNamespace },
-            spec: { address: vaultClusterAddress, skipTLSVerify: false },
+            spec: { address: location.address, skipTLSVerify: false },
         }, { ...k8sOpts, dependsOn: [vso] });
 
         // Argo CD with its CRDs, and the project the per-app Applications belong to.
-        const argocd = release("argoCd", shared.argoCdNamespace, argoCdValues());
+        const argocd = release("argoCd", shared.argoCdNamespace, argoCdValues(!cfg.isProd));
         const project = new k8s.apiextensions.CustomResource(`${name}-apps-project`, {
             apiVersion: "argoproj.io/v1alpha1",
             kind: "AppProject",
@@ -159,12 +171,16 @@ export class Platform extends pulumi.ComponentResource {
             },
         }, { ...k8sOpts, dependsOn: [argocd] });
 
+        // A Vault outside the cluster reviews Kubernetes tokens with a reviewer of its own.
+        const outside = location.kind === "outside" ? this.tokenReviewer(name, metal.kubeconfig, k8sOpts) : undefined;
+
         // Vault's own configuration, once Vault is up.
         this.vaultConfig = new VaultConfig(`${name}-vault-config`, {
             config: cfg,
             provider: this.vaultProvider,
             ready: vaultReady,
-            giteaUrl: metal.gitea.clusterUrl,
+            location,
+            outside,
         }, { parent: this });
 
         this.backends = {
@@ -185,6 +201,74 @@ export class Platform extends pulumi.ComponentResource {
             vsoReady: [vso, vaultConnection],
             argoCdReady: [argocd, project],
         };
-        this.registerOutputs({ vaultAddress });
+        this.vaultAddress = pulumi.output(vaultAddress);
+        this.argoCdUrl = pulumi.output(argoCdUrl(cfg, metal));
+        this.registerOutputs({ vaultAddress: this.vaultAddress, argoCdUrl: this.argoCdUrl });
     }
+
+    /**
+     * For a Vault outside the cluster: a service account allowed to review tokens
+     * (`system:auth-delegator`), its long-lived token, and the API address and CA from the
+     * kubeconfig, which is where Vault's Kubernetes auth must send its TokenReviews.
+     */
+    private tokenReviewer(name: string, kubeconfig: pulumi.Output<string>, k8sOpts: pulumi.CustomResourceOptions): OutsideClusterAuth {
+        const reviewer = shared.vaultTokenReviewer;
+        const account = new k8s.core.v1.ServiceAccount(`${name}-vault-token-reviewer`, {
+            metadata: { name: reviewer.serviceAccount, namespace: reviewer.namespace },
+        }, k8sOpts);
+        new k8s.rbac.v1.ClusterRoleBinding(`${name}-vault-token-reviewer-binding`, {
+            metadata: { name: reviewer.serviceAccount },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
+            subjects: [{ kind: "ServiceAccount", name: reviewer.serviceAccount, namespace: reviewer.namespace }],
+        }, k8sOpts);
+        const tokenSecret = new k8s.core.v1.Secret(`${name}-vault-token-reviewer-token`, {
+            metadata: {
+                name: reviewer.tokenSecret,
+                namespace: reviewer.namespace,
+                annotations: { "kubernetes.io/service-account.name": account.metadata.name },
+            },
+            type: "kubernetes.io/service-account-token",
+        }, k8sOpts);
+        // The token controller fills the Secret after it is created: read it back once it exists.
+        const filled = k8s.core.v1.Secret.get(`${name}-vault-token-reviewer-token-read`, tokenSecret.id, {
+            ...k8sOpts, dependsOn: [tokenSecret],
+        });
+        const cluster = kubeconfig.apply(clusterOfKubeconfig);
+        return {
+            kubernetesHost: cluster.apply((c) => c.server),
+            kubernetesCaCert: cluster.apply((c) => c.caCert),
+            tokenReviewerJwt: pulumi.secret(filled.data.apply((d) => Buffer.from(d?.token ?? "", "base64").toString("utf8"))),
+        };
+    }
+}
+
+/** The API server and its CA of a kubeconfig's current context (the metal layer writes one). */
+export function clusterOfKubeconfig(kubeconfig: string): { server: string; caCert: string } {
+    // Empty only in the offline plan, whose mocked commands print nothing.
+    if (kubeconfig.trim() === "") return { server: "", caCert: "" };
+    const doc = YAML.parse(kubeconfig) as {
+        "current-context"?: string;
+        contexts?: { name: string; context: { cluster: string } }[];
+        clusters?: { name: string; cluster: { server: string; "certificate-authority-data"?: string } }[];
+    };
+    const context = doc.contexts?.find((c) => c.name === doc["current-context"]) ?? doc.contexts?.[0];
+    const cluster = doc.clusters?.find((c) => c.name === context?.context.cluster) ?? doc.clusters?.[0];
+    if (!cluster?.cluster.server) throw new Error("the kubeconfig names no cluster server");
+    const ca = cluster.cluster["certificate-authority-data"];
+    return { server: cluster.cluster.server, caCert: ca ? Buffer.from(ca, "base64").toString("utf8") : "" };
+}
+
+/** Where the operator opens Argo CD: the sandboxes publish its NodePort; prod's is port-forwarded. */
+export function argoCdUrl(cfg: LabConfig, metal: MetalOutputs): pulumi.Input<string> {
+    if (cfg.mode === "k3d") return `http://127.0.0.1:${cfg.k3d!.argoCdPort}`;
+    if (cfg.isProd) return `http://127.0.0.1:${ARGOCD_PORT_FORWARD} (kubectl -n ${shared.argoCdNamespace} port-forward svc/${shared.releases.argoCd}-server ${ARGOCD_PORT_FORWARD}:80)`;
+    return metal.nodes.apply((nodes) => `http://${serverAddress(nodes)}:${ARGOCD_NODE_PORT}`);
+}
+
+/** The local port prod's Argo CD is port-forwarded to. */
+const ARGOCD_PORT_FORWARD = 8080;
+
+function serverAddress(nodes: NodeInfo[]): string {
+    const server = nodes.find((n) => n.role === "server");
+    return server ? server.address : "unknown-server";
 }

@@ -2,10 +2,10 @@
 // so tests can read them without a cluster).
 import { ChartKey, LabConfig } from "../config";
 import { shared } from "../naming";
-import { VAULT_NODE_PORT } from "../metal/types";
+import { ARGOCD_NODE_PORT, VAULT_NODE_PORT } from "../metal/types";
 
-/** Vault's API as workloads inside the cluster reach it (VSO, Vault's own auth config). */
-export const VAULT_CLUSTER_ADDRESS = `http://${shared.releases.vault}.${shared.vaultNamespace}.svc.cluster.local:8200`;
+/** Vault's API port (the chart's service, and an existing in-cluster Vault's default). */
+export const VAULT_PORT = 8200;
 /** Longhorn replicates each volume on this many nodes (the three Pis, the three VMs). */
 export const LONGHORN_REPLICAS = 3;
 export const LONGHORN_STORAGE_CLASS = "longhorn";
@@ -19,6 +19,25 @@ export type VaultMode = "dev" | "standalone" | "external";
 export function vaultMode(cfg: LabConfig): VaultMode {
     if (cfg.mode === "k3d") return "dev";
     return cfg.isProd ? "external" : "standalone";
+}
+
+/**
+ * Where the stack's Vault runs, as the cluster sees it: inside the cluster (a sandbox's own
+ * release, or prod's existing one in its namespace) or outside it (an existing Vault that only
+ * has an address). It decides VSO's address and how Vault's Kubernetes auth reviews tokens.
+ */
+export type VaultLocation =
+    | { kind: "in-cluster"; namespace: string; service: string; port: number; address: string }
+    | { kind: "outside"; address: string };
+
+export function vaultLocation(cfg: LabConfig): VaultLocation {
+    const inCluster = (namespace: string, service: string, port: number): VaultLocation => ({
+        kind: "in-cluster", namespace, service, port,
+        address: `http://${service}.${namespace}.svc.cluster.local:${port}`,
+    });
+    if (vaultMode(cfg) !== "external") return inCluster(shared.vaultNamespace, shared.releases.vault, VAULT_PORT);
+    if (cfg.vaultInCluster) return inCluster(cfg.vaultInCluster.namespace, cfg.vaultInCluster.service, cfg.vaultInCluster.port);
+    return { kind: "outside", address: cfg.vaultAddress! };
 }
 
 /** Longhorn runs where there are real (or virtual) disks and three nodes; not on k3d. */
@@ -35,7 +54,13 @@ export function releasesOf(cfg: LabConfig): ChartKey[] {
     return r;
 }
 
-export function longhornValues(backupTarget?: string): Record<string, unknown> {
+/**
+ * Longhorn's values. `deletingConfirmationFlag` is what lets the chart's pre-delete uninstall job
+ * succeed (longhorn/longhorn v1.10.1 chart/templates/uninstall-job.yaml runs `longhorn-manager
+ * uninstall`, which refuses unless the setting is true): on for sandboxes, which are destroyed
+ * often; never on prod, where an uninstall must stay refused.
+ */
+export function longhornValues(backupTarget: string | undefined, allowUninstall: boolean): Record<string, unknown> {
     return {
         persistence: {
             defaultClass: true,
@@ -44,6 +69,7 @@ export function longhornValues(backupTarget?: string): Record<string, unknown> {
         },
         defaultSettings: {
             defaultReplicaCount: LONGHORN_REPLICAS,
+            deletingConfirmationFlag: allowUninstall,
         },
         defaultBackupStore: backupTarget
             ? { backupTarget, backupTargetCredentialSecret: BACKUP_CREDENTIALS_SECRET }
@@ -86,12 +112,19 @@ export function vsoValues(): Record<string, unknown> {
     return { defaultVaultConnection: { enabled: false } };
 }
 
-export function argoCdValues(): Record<string, unknown> {
-    return {
+/**
+ * Argo CD's values (argoproj/argo-helm argo-cd-10.1.1 charts/argo-cd/values.yaml). A sandbox
+ * publishes the server on a fixed NodePort (templates/argocd-server/service.yaml sets
+ * `nodePort` from `server.service.nodePortHttp`); prod's stays a ClusterIP service.
+ */
+export function argoCdValues(publishNodePort: boolean): Record<string, unknown> {
+    const values: Record<string, unknown> = {
         crds: { install: true, keep: true },
         configs: { params: { "server.insecure": true } },
         dex: { enabled: false },
     };
+    if (publishNodePort) values.server = { service: { type: "NodePort", nodePortHttp: ARGOCD_NODE_PORT } };
+    return values;
 }
 
 export function splitImage(image: string): [string, string] {
