@@ -196,6 +196,6 @@ describe("parity between stacks", () => {
         const versions = JSON.parse(readStackConfig(ROOT, "prod")["homelab:versions"]);
         versions.charts.argoCd.version = "9.0.0";
         const bad = runPlanCli(["sandbox-vms", "--config-file", writeStackFile("sandbox-vms", { "homelab:versions": versions })]);
-        assert.match(bad.stdout, /parity: DIFFERENCES[\s\S]*charts\.argoCd: prod=9\.5\.2, sandbox-k3d=9\.5\.2, sandbox-vms=9\.0\.0/);
+        assert.match(bad.stdout, /parity: DIFFERENCES[\s\S]*charts\.argoCd: prod=10\.1\.1, sandbox-k3d=10\.1\.1, sandbox-vms=9\.0\.0/);
     });
 });

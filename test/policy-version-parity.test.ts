@@ -34,7 +34,7 @@ describe("policy version-parity", () => {
             const [v] = run([release({ chart: "vault", version: "0.30.0", repositoryOpts: { repo: manifest.charts.vault.repo } })]);
             assert.strictEqual(v.enforcement, "mandatory");
             assert.strictEqual(v.urn, `urn:pulumi:${S}::homelab::lab:platform:Platform$kubernetes:helm.sh/v3:Release::platform-release`);
-            assert.match(v.message, /kubernetes:helm\.sh\/v3:Release "platform-release" installs vault version 0\.30\.0; the version manifest says 0\.31\.0 \(Pulumi\.yaml versions\.charts\.vault\.version\)/);
+            assert.match(v.message, /kubernetes:helm\.sh\/v3:Release "platform-release" installs vault version 0\.30\.0; the version manifest says 0\.32\.0 \(Pulumi\.yaml versions\.charts\.vault\.version\)/);
         });
 
         it("an unpinned chart", () => {
