@@ -6,12 +6,14 @@ import { Platform } from "./components/platform";
 import { Edge } from "./components/edge";
 import { Backups } from "./components/edge/backups";
 import { appInstances } from "./components/apps";
-import { guardStack } from "./components/guard";
+import { guardPlaceholders, guardStack } from "./components/guard";
 
 const cfg = loadConfig();
 // Before anything is registered: a sandbox that names prod stops here (LAB_I_MEAN_PROD=true, per
 // invocation only, turns the stop into these warnings).
 for (const warning of guardStack(cfg.stack, pulumi.runtime.allConfig())) pulumi.log.warn(warning);
+// Prod with a placeholder left stops here (the offline plan only warns).
+for (const warning of guardPlaceholders(cfg)) pulumi.log.warn(warning);
 
 const metal = new Metal("metal", { config: cfg });
 const backups = cfg.backup ? new Backups("backups", { config: cfg, backup: cfg.backup }) : undefined;

@@ -81,6 +81,8 @@ export interface K3dSpec {
 
 export interface BackupSpec {
     bucket: string;
+    /** Where Longhorn's backups live in the bucket (the bucket also holds other things). */
+    prefix: string;
     /** Use an existing bucket instead of creating it. */
     existing: boolean;
     project?: string;
@@ -129,6 +131,13 @@ export interface LabConfig {
     k3sToken?: pulumi.Output<string>;
     /** Prod edge: DNS zone and its Cloudflare zone id. */
     zone?: string;
+    /** Prod: the internal DNS domain of the lab (names the guard treats as prod). */
+    internalZone?: string;
+    /**
+     * Prod: keys still holding a `REPLACE-ME` placeholder (facts the seeds do not state). A real
+     * run of prod refuses them; only the offline plan lets them through, as warnings.
+     */
+    placeholders: { key: string; value: string }[];
     cloudflareZoneId?: string;
     /** Prod edge: the Cloudflare tunnel hostname public records point at. */
     tunnelHostname?: string;
@@ -173,6 +182,7 @@ const KEYS: Record<string, "project" | "stack"> = {
     sshPublicKeyFile: "stack",
     k3sToken: "stack",
     zone: "stack",
+    internalZone: "stack",
     cloudflareZoneId: "stack",
     tunnelHostname: "stack",
     vaultAddress: "stack",
@@ -190,9 +200,22 @@ const K3S_VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 const SEMVER = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
 const IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$/;
 
+/** Marks a value the operator must still replace with the real one (a fact the seeds do not state). */
+export const PLACEHOLDER_MARK = "REPLACE-ME";
+
 /** A small validating reader that knows the stack and the key path it is at. */
 class Reader {
+    readonly placeholders: { key: string; value: string }[] = [];
     constructor(readonly stack: string) {}
+
+    /** A value that may be left as an obvious placeholder (recorded) until the operator knows it. */
+    placeholderOr(key: string, v: unknown, read: () => string): string {
+        if (typeof v === "string" && v.toUpperCase().includes(PLACEHOLDER_MARK)) {
+            this.placeholders.push({ key: `${PROJECT}:${key}`, value: v });
+            return v;
+        }
+        return read();
+    }
 
     fail(key: string, value: unknown, expected: string): never {
         const shown = value === undefined ? "nothing" : JSON.stringify(value);
@@ -471,6 +494,7 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
         vmImage: "24.04",
         sshUser: mode === "multipass" ? "ubuntu" : "root",
         sshPublicKeyFile: "~/.ssh/id_ed25519.pub",
+        placeholders: r.placeholders,
     };
 
     if (mode === "hosts") {
@@ -511,8 +535,11 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
 
     if (isProd) {
         cfg.zone = r.string("zone", require("zone", "prod publishes public apps in its DNS zone"), HOSTNAME, "a DNS zone such as example.org");
-        cfg.cloudflareZoneId = r.string("cloudflareZoneId", require("cloudflareZoneId", "the Cloudflare zone of prod's DNS zone"), /^[0-9a-f]{32}$/, "a 32-character Cloudflare zone id");
-        cfg.tunnelHostname = r.string("tunnelHostname", require("tunnelHostname", "public records point at prod's Cloudflare tunnel"), HOSTNAME, "a hostname such as <tunnel-id>.cfargotunnel.com");
+        const zoneId = require("cloudflareZoneId", "the Cloudflare zone of prod's DNS zone");
+        cfg.cloudflareZoneId = r.placeholderOr("cloudflareZoneId", zoneId, () => r.string("cloudflareZoneId", zoneId, /^[0-9a-f]{32}$/, "a 32-character Cloudflare zone id"));
+        const tunnel = require("tunnelHostname", "public records point at prod's Cloudflare tunnel");
+        cfg.tunnelHostname = r.placeholderOr("tunnelHostname", tunnel, () => r.string("tunnelHostname", tunnel, HOSTNAME, "a hostname such as <tunnel-id>.cfargotunnel.com"));
+        if (present("internalZone")) cfg.internalZone = r.string("internalZone", values.internalZone, HOSTNAME, "the lab's internal DNS domain such as example.lab");
         cfg.vaultAddress = r.url("vaultAddress", require("vaultAddress", "prod uses its existing Vault"));
         if (present("vaultInCluster")) {
             const v = r.object("vaultInCluster", values.vaultInCluster, ["namespace", "service", "port"]);
@@ -527,6 +554,7 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
         forbid("zone", "sandboxes have no edge: no real DNS");
         forbid("cloudflareZoneId", "sandboxes have no edge: no real DNS");
         forbid("tunnelHostname", "sandboxes have no edge: no real DNS");
+        forbid("internalZone", "the internal DNS domain is prod's");
         if (present("vaultAddress")) cfg.vaultAddress = r.url("vaultAddress", values.vaultAddress);
         forbid("vaultInCluster", "a sandbox installs its own Vault in its own cluster");
     }
@@ -543,11 +571,12 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
         };
     }
     if (present("backup") || isProd) {
-        const b = r.object("backup", require("backup", "prod backs Longhorn up to a GCS bucket"), ["bucket", "existing", "project", "location"]);
+        const b = r.object("backup", require("backup", "prod backs Longhorn up to a GCS bucket"), ["bucket", "prefix", "existing", "project", "location"]);
         cfg.backup = {
             bucket: r.string("backup.bucket", b.bucket, /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, "a GCS bucket name"),
+            prefix: b.prefix === undefined ? "longhorn" : r.string("backup.prefix", b.prefix, /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/, "a path inside the bucket such as longhorn"),
             existing: b.existing === undefined ? false : r.bool("backup.existing", b.existing),
-            project: b.project === undefined ? undefined : r.string("backup.project", b.project),
+            project: b.project === undefined ? undefined : r.placeholderOr("backup.project", b.project, () => r.string("backup.project", b.project, /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a GCP project id")),
             location: b.location === undefined ? "EU" : r.string("backup.location", b.location, /^[A-Z0-9-]+$/, "a GCS location such as EU or EUROPE-WEST1"),
         };
     }

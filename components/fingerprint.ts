@@ -13,8 +13,8 @@ export const POSTGRES_PORT = 5432;
 export type FingerprintKind =
     | "address"     // a prod host's IPv4 address
     | "hostName"    // a prod host's short name (pi1): counts only where used as an address
-    | "hostname"    // a prod host's DNS name (pi1.lab.acmelab.io)
-    | "zone"        // the prod DNS zone: it and every name under it
+    | "hostname"    // a prod host's DNS name (pi1.arcodange.lab)
+    | "zone"        // a prod DNS zone (public, or the lab's internal one): it and every name under it
     | "zoneId"      // the Cloudflare id of the prod zone
     | "tunnel"      // the prod Cloudflare tunnel hostname
     | "bucket"      // the prod backup bucket
@@ -45,6 +45,7 @@ export interface Fingerprint {
     hostNames: string[];
     hostnames: string[];
     zone?: string;
+    internalZone?: string;
     zoneId?: string;
     tunnelHostname?: string;
     bucket?: string;
@@ -80,6 +81,10 @@ export function fingerprintFromConfig(cfg: LabConfig, file = `Pulumi.${cfg.stack
     if (cfg.zone) {
         fp.zone = cfg.zone.toLowerCase().replace(/\.$/, "");
         items.push({ kind: "zone", value: fp.zone, what: `the prod DNS zone ${fp.zone}`, source: src("zone") });
+    }
+    if (cfg.internalZone) {
+        fp.internalZone = cfg.internalZone.toLowerCase().replace(/\.$/, "");
+        items.push({ kind: "zone", value: fp.internalZone, what: `the prod internal DNS domain ${fp.internalZone}`, source: src("internalZone") });
     }
     if (cfg.cloudflareZoneId) {
         fp.zoneId = cfg.cloudflareZoneId.toLowerCase();

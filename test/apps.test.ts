@@ -78,13 +78,13 @@ describe("apps: one AppInstance per (app, env)", () => {
             const argo = one(plan, inst, APP_TYPES.application);
             assert.equal(input(argo, "metadata.name"), n.argoApplication);
             assert.equal(input(argo, "spec.source.path"), "chart");
-            assert.match(input(argo, "spec.source.repoURL"), new RegExp(`/lab/${app}\\.git$`));
+            assert.match(input(argo, "spec.source.repoURL"), new RegExp(`/arcodange-org/${app}\\.git$`));
             assert.deepEqual(input(argo, "spec.source.helm.valueFiles"), ["values.yaml"]);
             assert.deepEqual(input(argo, "spec.syncPolicy.automated"), { prune: true, selfHeal: true });
             const dns = childrenOf(plan, inst.urn).filter((r) => r.type === APP_TYPES.dns);
             if (spec.public) {
                 assert.equal(dns.length, 1, "public app has a DNS record");
-                assert.equal(input(dns[0], "name"), naming.publicHostname(app, "acmelab.io"));
+                assert.equal(input(dns[0], "name"), naming.publicHostname(app, "arcodange.fr"));
             } else {
                 assert.equal(dns.length, 0, "private app has no DNS record");
             }

@@ -58,27 +58,29 @@ describe("guard: finding prod in a value", () => {
 
     describe("names", () => {
         it("names in the prod zone, on label boundaries", () => {
-            assert.deepStrictEqual(kinds("https://erp.acmelab.io/x"), ["v zone:acmelab.io"]);
-            assert.deepStrictEqual(kinds("acmelab.io"), ["v zone:acmelab.io"]);
-            assert.deepStrictEqual(kinds("ERP.ACMELAB.IO."), ["v zone:acmelab.io"]);
-            assert.deepStrictEqual(kinds("_acme-challenge.acmelab.io"), ["v zone:acmelab.io"]);
-            for (const s of ["notacmelab.io", "acmelab.io.example.com", "acmelab.iox", "acmelab-io", "vault.acmelab.iot"]) {
+            assert.deepStrictEqual(kinds("https://erp.arcodange.fr/x"), ["v zone:arcodange.fr"]);
+            assert.deepStrictEqual(kinds("arcodange.fr"), ["v zone:arcodange.fr"]);
+            assert.deepStrictEqual(kinds("ERP.ARCODANGE.FR."), ["v zone:arcodange.fr"]);
+            assert.deepStrictEqual(kinds("_acme-challenge.arcodange.fr"), ["v zone:arcodange.fr"]);
+            // the lab's internal domain is prod's too (the lab map: internal names under arcodange.lab)
+            assert.deepStrictEqual(kinds("https://gitea.arcodange.lab/arcodange-org/erp.git"), ["v zone:arcodange.lab"]);
+            for (const s of ["notarcodange.fr", "arcodange.fr.example.com", "arcodange.frx", "arcodange-io", "vault.arcodange.labt"]) {
                 assert.deepStrictEqual(kinds(s), [], s);
             }
         });
 
         it("the most precise item: a host's DNS name, the Vault", () => {
-            assert.deepStrictEqual(kinds("pi1.lab.acmelab.io"), ["v hostname:pi1.lab.acmelab.io"]);
-            assert.deepStrictEqual(kinds("https://vault.acmelab.io:8200"), ["v vault:vault.acmelab.io"]);
-            assert.deepStrictEqual(kinds("pi2.lab.acmelab.io:5432"), ["v postgres:192.168.1.202:5432"]);
+            assert.deepStrictEqual(kinds("pi1.arcodange.lab"), ["v hostname:pi1.arcodange.lab"]);
+            assert.deepStrictEqual(kinds("https://vault.arcodange.lab:8200"), ["v vault:vault.arcodange.lab"]);
+            assert.deepStrictEqual(kinds("pi2.arcodange.lab:5432"), ["v postgres:192.168.1.202:5432"]);
         });
 
         it("the bucket, the GCP project, the Cloudflare zone id and tunnel, as whole tokens", () => {
-            assert.deepStrictEqual(kinds("gs://acmelab-longhorn-backups/x"), ["v bucket:acmelab-longhorn-backups"]);
-            assert.deepStrictEqual(kinds("acmelab-prod"), ["v gcpProject:acmelab-prod"]);
-            assert.deepStrictEqual(kinds("5F1C2E3D4A5B6C7D8E9F0A1B2C3D4E5F"), ["v zoneId:5f1c2e3d4a5b6c7d8e9f0a1b2c3d4e5f"]);
-            assert.deepStrictEqual(kinds("cloudflared tunnel run 6f1d2c3b-0a9e-4c8d-b7f6-5e4d3c2b1a09").length, 1);
-            for (const s of ["acmelab-longhorn-backups-sandbox", "sandbox-acmelab-longhorn-backups", "acmelab-prod-sandbox", "acmelab-production"]) {
+            assert.deepStrictEqual(kinds("gs://arcodange-tf/x"), ["v bucket:arcodange-tf"]);
+            assert.deepStrictEqual(kinds("REPLACE-ME-gcp-project"), ["v gcpProject:REPLACE-ME-gcp-project"]);
+            assert.deepStrictEqual(kinds("REPLACE-ME-CLOUDFLARE-ZONE-ID"), ["v zoneId:replace-me-cloudflare-zone-id"]);
+            assert.deepStrictEqual(kinds("cloudflared tunnel --hostname REPLACE-ME.cfargotunnel.com run").length, 1);
+            for (const s of ["arcodange-tf-sandbox", "sandbox-arcodange-tf", "REPLACE-ME-gcp-project-sandbox", "REPLACE-ME-gcp-projectuction"]) {
                 assert.deepStrictEqual(kinds(s), [], s);
             }
         });

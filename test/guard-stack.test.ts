@@ -71,15 +71,15 @@ describe("guard: the in-program guard", () => {
     describe("stops a sandbox that names prod anywhere the configuration accepts it, naming the key", () => {
         const cases: [string, string, string, RegExp][] = [
             ["hosts[].address", HOSTS("192.168.1.201"), "hosts[0].address", /key "homelab:hosts\[0\]\.address" is "192\.168\.1\.201", which names prod: 192\.168\.1\.201 is the address of prod host pi1/],
-            ["hosts[].hostname", HOSTS("10.0.0.11", "pi2.lab.acmelab.io"), "hosts[0].hostname", /key "homelab:hosts\[0\]\.hostname" is "pi2\.lab\.acmelab\.io", which names prod: pi2\.lab\.acmelab\.io is the DNS name of prod host pi2/],
+            ["hosts[].hostname", HOSTS("10.0.0.11", "pi2.arcodange.lab"), "hosts[0].hostname", /key "homelab:hosts\[0\]\.hostname" is "pi2\.arcodange\.lab", which names prod: pi2\.arcodange\.lab is the DNS name of prod host pi2/],
             ["hosts[].hostname, a bare prod host name", HOSTS("10.0.0.11", "pi1"), "hosts[0].hostname", /key "homelab:hosts\[0\]\.hostname" is "pi1", which names prod: pi1 \(used as an address\) is the name of prod host pi1/],
-            ["vaultAddress", K3D("  homelab:vaultAddress: https://vault.acmelab.io:8200\n"), "vaultAddress", /key "homelab:vaultAddress" is "https:\/\/vault\.acmelab\.io:8200", which names prod: vault\.acmelab\.io is the prod Vault/],
+            ["vaultAddress", K3D("  homelab:vaultAddress: https://vault.arcodange.lab:8200\n"), "vaultAddress", /key "homelab:vaultAddress" is "https:\/\/vault\.arcodange\.lab:8200", which names prod: vault\.arcodange\.lab is the prod Vault/],
             ["vaultAddress by address", K3D("  homelab:vaultAddress: http://192.168.1.203:8200\n"), "vaultAddress", /192\.168\.1\.203 is the address of prod host pi3/],
-            ["backup.bucket", K3D("  homelab:backup:\n    bucket: acmelab-longhorn-backups\n"), "backup.bucket", /key "homelab:backup\.bucket" is "acmelab-longhorn-backups", which names prod: acmelab-longhorn-backups is the prod backup bucket/],
-            ["backup.project", K3D("  homelab:backup:\n    bucket: sandbox-backups\n    project: acmelab-prod\n"), "backup.project", /acmelab-prod is the GCP project of the prod backup bucket/],
-            ["zone", K3D("  homelab:zone: acmelab.io\n"), "zone", /key "homelab:zone" is "acmelab\.io", which names prod: acmelab\.io is the prod DNS zone/],
-            ["zone, a subdomain", K3D("  homelab:zone: sandbox.acmelab.io\n"), "zone", /sandbox\.acmelab\.io is in the prod DNS zone acmelab\.io/],
-            ["cloudflareZoneId", K3D("  homelab:cloudflareZoneId: 5f1c2e3d4a5b6c7d8e9f0a1b2c3d4e5f\n"), "cloudflareZoneId", /the Cloudflare id of the prod DNS zone/],
+            ["backup.bucket", K3D("  homelab:backup:\n    bucket: arcodange-tf\n"), "backup.bucket", /key "homelab:backup\.bucket" is "arcodange-tf", which names prod: arcodange-tf is the prod backup bucket/],
+            ["backup.project", K3D("  homelab:backup:\n    bucket: sandbox-backups\n    project: REPLACE-ME-gcp-project\n"), "backup.project", /REPLACE-ME-gcp-project is the GCP project of the prod backup bucket/],
+            ["zone", K3D("  homelab:zone: arcodange.fr\n"), "zone", /key "homelab:zone" is "arcodange\.fr", which names prod: arcodange\.fr is the prod DNS zone/],
+            ["zone, a subdomain", K3D("  homelab:zone: sandbox.arcodange.fr\n"), "zone", /sandbox\.arcodange\.fr is in the prod DNS zone arcodange\.fr/],
+            ["cloudflareZoneId", K3D("  homelab:cloudflareZoneId: REPLACE-ME-cloudflare-zone-id\n"), "cloudflareZoneId", /the Cloudflare id of the prod DNS zone/],
             ["a provider's own key", K3D("  vault:address: https://pi1:8200\n"), "vault:address", /key "vault:address" is "https:\/\/pi1:8200", which names prod: pi1 \(the host of a URL\) is the name of prod host pi1/],
             ["a kubeconfig in a provider's key", K3D("  kubernetes:kubeconfig: |\n    apiVersion: v1\n    clusters:\n    - cluster:\n        server: https://192.168.1.201:6443\n      name: x\n"),
                 "kubernetes:kubeconfig>clusters[0].cluster.server", /key "kubernetes:kubeconfig>clusters\[0\]\.cluster\.server" is "https:\/\/192\.168\.1\.201:6443"/],
@@ -97,7 +97,7 @@ describe("guard: the in-program guard", () => {
         }
 
         it("lists every key that names prod, in one error", () => {
-            const e = stopped(HOSTS("192.168.1.202", "pi2.lab.acmelab.io") + "  homelab:vaultAddress: https://vault.acmelab.io\n");
+            const e = stopped(HOSTS("192.168.1.202", "pi2.arcodange.lab") + "  homelab:vaultAddress: https://vault.arcodange.lab\n");
             const lines = e.message.split("\n").filter((l) => l.startsWith("  - key "));
             assert.deepStrictEqual(lines.map((l) => /key "([^"]+)"/.exec(l)![1]),
                 ["homelab:hosts[0].hostname", "homelab:hosts[0].address", "homelab:vaultAddress"]);
@@ -123,9 +123,9 @@ describe("guard: the in-program guard", () => {
             ["an address next to prod's", HOSTS("192.168.1.20")],
             ["an address that starts like prod's", HOSTS("192.168.1.210")],
             ["a host named like a prod host, with its own address", HOSTS("10.0.0.11", undefined, "pi1")],
-            ["a hostname outside the zone", HOSTS("10.0.0.11", "pi1.lab.notacmelab.io")],
-            ["a Vault elsewhere", K3D("  homelab:vaultAddress: https://vault.notacmelab.io\n")],
-            ["a bucket that only starts like prod's", K3D("  homelab:backup:\n    bucket: acmelab-longhorn-backups-sandbox\n")],
+            ["a hostname outside the zone", HOSTS("10.0.0.11", "pi1.lab.notarcodange.fr")],
+            ["a Vault elsewhere", K3D("  homelab:vaultAddress: https://vault.notarcodange.fr\n")],
+            ["a bucket that only starts like prod's", K3D("  homelab:backup:\n    bucket: arcodange-tf-sandbox\n")],
             ["a VM mirror of prod", "config:\n  homelab:mode: multipass\n  homelab:vms:\n    - {name: pi1, role: server, cpus: 2, memory: 4G, disk: 20G}\n    - {name: pi2, role: agent, cpus: 2, memory: 4G, disk: 20G}\n  homelab:dataHost: pi2\n"],
         ];
         for (const [what, yaml] of cases) {
@@ -135,7 +135,7 @@ describe("guard: the in-program guard", () => {
 
     describe("the escape hatch, per invocation", () => {
         it("LAB_I_MEAN_PROD=true turns the stop into one loud warning per key", () => {
-            const warnings = guardFile(HOSTS("192.168.1.201") + "  homelab:vaultAddress: https://vault.acmelab.io\n", HATCH);
+            const warnings = guardFile(HOSTS("192.168.1.201") + "  homelab:vaultAddress: https://vault.arcodange.lab\n", HATCH);
             assert.strictEqual(warnings.length, 2);
             assert.match(warnings[0], /^LAB_I_MEAN_PROD=true: stack "sandbox-test" is allowed to name prod for this run only: key "homelab:hosts\[0\]\.address" is "192\.168\.1\.201"/);
             assert.match(warnings[1], /key "homelab:vaultAddress"/);

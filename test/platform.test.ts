@@ -83,15 +83,19 @@ describe("platform: releases, providers, ordering", () => {
         }
     });
 
-    it("backs prod up to its bucket and gives sandboxes no backup target", () => {
+    it("backs prod up under its own prefix of the existing bucket, never creating it, and gives sandboxes no backup target", () => {
         const prod = planOf("prod");
-        const bucket = byType(prod, "gcp:storage/bucket:Bucket");
-        assert.equal(bucket.length, 1);
-        assert.equal(bucket[0].inputs.name, "acmelab-longhorn-backups");
-        assert.ok(bucket[0].protect);
+        assert.equal(byType(prod, "gcp:storage/bucket:Bucket").length, 0, "the lab's bucket (arcodange-tf) exists: never created or deleted");
+        const member = byType(prod, "gcp:storage/bucketIAMMember:BucketIAMMember");
+        assert.equal(member.length, 1);
+        assert.equal(member[0].inputs.bucket, "arcodange-tf");
         assert.equal(byType(prod, "gcp:storage/hmacKey:HmacKey").length, 1);
         const lh = release(prod, "longhorn");
-        assert.equal((lh.inputs.values as any).defaultBackupStore.backupTarget, "s3://acmelab-longhorn-backups@europe-west1/");
+        assert.equal((lh.inputs.values as any).defaultBackupStore.backupTarget, "s3://arcodange-tf@europe-west1/longhorn/");
+        // a created bucket (another configuration) is protected on prod
+        const created = byType(planOf("prod", { "homelab:backup": { bucket: "arcodange-tf", project: "REPLACE-ME-gcp-project" } }), "gcp:storage/bucket:Bucket");
+        assert.equal(created.length, 1);
+        assert.ok(created[0].protect);
         assert.ok(lh.dependsOn.some((d) => d.endsWith("::platform-longhorn-backup-credentials")), "Longhorn waits for its credentials");
         const vms = planOf("sandbox-vms");
         assert.equal(byType(vms, "gcp:storage/bucket:Bucket").length, 0);

@@ -92,7 +92,7 @@ describe("tools/policy.ts (npm run policy)", function () {
         // prod's unprotected state is fine in a sandbox; a sandbox's prod reference is prod's own business on prod.
         const asSandbox = violations(policyCli(["--resources", "test/fixtures/policy/prod-state-protected.json", "--stack", "sandbox-k3d"]).stdout);
         assert.deepStrictEqual(asSandbox.filter((v) => v.policy === "prod-state-protected"), []);
-        assert.ok(asSandbox.some((v) => v.policy === "no-prod-references" && /acmelab-longhorn-backups is the prod backup bucket/.test(v.message)));
+        assert.ok(asSandbox.some((v) => v.policy === "no-prod-references" && /arcodange-tf is the prod backup bucket/.test(v.message)));
         assert.strictEqual(policyCli(["--resources", "test/fixtures/policy/prod-ref-address.json", "--stack=prod"]).code, 0);
         const r = policyCli(["--stack", "sandbox-k3d", "--resources", "test/fixtures/policy/prod-ref-address.json"]);
         assert.strictEqual(r.code, 1);

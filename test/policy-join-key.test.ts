@@ -107,9 +107,9 @@ describe("policy join-key-names", () => {
     it("DNS records: the app's public name in prod's zone, for the prod env only", () => {
         const dns = (instanceName: string, name: string) => appResource("prod", instanceName, "cloudflare:index/dnsRecord:DnsRecord", "dns", { name, zoneId: "x", type: "CNAME" });
         const runProd = (rs: PlanResource[]) => evaluatePolicies(rs, { env: {}, projectDir: dir }).filter((v) => v.policy === "join-key-names");
-        assert.deepStrictEqual(runProd([dns("url-shortener", publicHostname("url-shortener", "acmelab.io"))]), []);
-        assert.match(runProd([dns("url-shortener", "short.acmelab.io")])[0].message, /name is "short\.acmelab\.io", expected "url-shortener\.acmelab\.io"/);
-        assert.match(runProd([dns("url-shortener-sandbox", "url-shortener.acmelab.io")])[0].message, /only the prod env of an app is published; instance url-shortener-sandbox is env sandbox/);
+        assert.deepStrictEqual(runProd([dns("url-shortener", publicHostname("url-shortener", "arcodange.fr"))]), []);
+        assert.match(runProd([dns("url-shortener", "short.arcodange.fr")])[0].message, /name is "short\.arcodange\.fr", expected "url-shortener\.arcodange\.fr"/);
+        assert.match(runProd([dns("url-shortener-sandbox", "url-shortener.arcodange.fr")])[0].message, /only the prod env of an app is published; instance url-shortener-sandbox is env sandbox/);
     });
 
     it("resources outside any AppInstance are not per-app", () => {

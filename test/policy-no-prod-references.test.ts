@@ -43,8 +43,8 @@ describe("policy no-prod-references", () => {
 
         it("Helm values of an Argo CD Application, at depth", () => {
             one(resource(S, "kubernetes:argoproj.io/v1alpha1:Application", "platform-vault-app", {
-                spec: { source: { helm: { valuesObject: { server: { ha: { raft: { config: 'retry_join { leader_api_addr = "https://pi1.lab.acmelab.io:8200" }' } } } } } } },
-            }), "spec.source.helm.valuesObject.server.ha.raft.config", /pi1\.lab\.acmelab\.io is the DNS name of prod host pi1/);
+                spec: { source: { helm: { valuesObject: { server: { ha: { raft: { config: 'retry_join { leader_api_addr = "https://pi1.arcodange.lab:8200" }' } } } } } } },
+            }), "spec.source.helm.valuesObject.server.ha.raft.config", /pi1\.arcodange\.lab is the DNS name of prod host pi1/);
         });
 
         it("Helm values given as a YAML string", () => {
@@ -65,14 +65,14 @@ describe("policy no-prod-references", () => {
 
         it("the Cloudflare zone and tunnel of prod", () => {
             const vs = run([resource(S, "cloudflare:index/dnsRecord:DnsRecord", "edge-dns", {
-                zoneId: "5f1c2e3d4a5b6c7d8e9f0a1b2c3d4e5f", name: "erp.sandbox.example", type: "CNAME", content: "6f1d2c3b-0a9e-4c8d-b7f6-5e4d3c2b1a09.cfargotunnel.com",
+                zoneId: "REPLACE-ME-cloudflare-zone-id", name: "erp.sandbox.example", type: "CNAME", content: "REPLACE-ME.cfargotunnel.com",
             })]);
             assert.deepStrictEqual(vs.map(pathOf), ["content", "zoneId"]);
         });
 
         it("one violation per input path and prod item, several per resource", () => {
             const vs = run([resource(S, "command:remote:Command", "metal-x", {
-                connection: { host: "192.168.1.201" }, create: "curl http://192.168.1.201:10250 && curl https://vault.acmelab.io",
+                connection: { host: "192.168.1.201" }, create: "curl http://192.168.1.201:10250 && curl https://vault.arcodange.lab",
             })]);
             assert.deepStrictEqual(vs.map(pathOf), ["connection.host", "create", "create"]);
         });
@@ -88,9 +88,9 @@ describe("policy no-prod-references", () => {
             cidr8: "10.0.0.0/8",
             cidrHalf: "192.168.1.0/25",
             otherLan: "192.168.10.201",
-            zoneLookalike: "https://notacmelab.io/x",
-            zoneSuffix: "acmelab.io.example.org",
-            bucketLookalike: "gs://acmelab-longhorn-backups-sandbox",
+            zoneLookalike: "https://notarcodange.fr/x",
+            zoneSuffix: "arcodange.fr.example.org",
+            bucketLookalike: "gs://arcodange-tf-sandbox",
             vmName: "multipass launch --name pi1 --cpus 2 24.04",
             vmInfo: "multipass info pi2 --format json",
             nodeName: "pi3",

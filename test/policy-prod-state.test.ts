@@ -15,7 +15,7 @@ const stateful = (protect: boolean): PlanResource[] => [
     appInstance("prod", "erp", "prod"),
     appResource("prod", "erp", "postgresql:index/database:Database", "database", { name: "erp", owner: "erp_role" }, { protect }),
     appResource("prod", "erp", "postgresql:index/role:Role", "owner-role", { name: "erp_role", login: true }, { protect }),
-    resource("prod", "gcp:storage/bucket:Bucket", "edge-backups", { name: "acmelab-longhorn-backups", location: "EUROPE-WEST1" }, { protect }),
+    resource("prod", "gcp:storage/bucket:Bucket", "edge-backups", { name: "arcodange-tf", location: "EUROPE-WEST1" }, { protect }),
     resource("prod", "vault:index/mount:Mount", "platform-database", { path: "database", type: "database" }, { protect }),
     release("longhorn", protect),
     release("vault", protect),

@@ -7,6 +7,7 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 // Internal to the SDK but exported: waits until every registration has been answered.
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
 import { PlanDocument, PlanResource, SECRET_PLACEHOLDER } from "./plan-types";
+import { markOfflinePlan } from "../components/offline";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -158,6 +159,7 @@ export async function runPlan(opts: RunPlanOptions): Promise<PlanRun> {
     pulumi.runtime.setAllConfig(opts.config);
 
     const program = opts.program ?? path.join(PROJECT_DIR, "index.ts");
+    markOfflinePlan();
     const failures: unknown[] = [];
     const onRejection = (e: unknown) => failures.push(e);
     process.on("unhandledRejection", onRejection);

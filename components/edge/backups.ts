@@ -6,7 +6,7 @@ import { BackupSpec, LabConfig } from "../config";
 
 /** What the platform needs to point Longhorn at the bucket. */
 export interface BackupTarget {
-    /** Longhorn's backup target URL (s3://bucket@region/). */
+    /** Longhorn's backup target URL (s3://bucket@region/prefix/). */
     url: string;
     /** The keys of Longhorn's credential secret (secret values). */
     credentials: Record<string, pulumi.Input<string>>;
@@ -53,7 +53,7 @@ export class Backups extends pulumi.ComponentResource {
         }, { ...gcpOpts, additionalSecretOutputs: ["secret"] });
 
         this.target = {
-            url: `s3://${b.bucket}@${b.location.toLowerCase()}/`,
+            url: `s3://${b.bucket}@${b.location.toLowerCase()}/${b.prefix}/`,
             credentials: {
                 AWS_ACCESS_KEY_ID: key.accessId,
                 AWS_SECRET_ACCESS_KEY: pulumi.secret(key.secret),

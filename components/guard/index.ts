@@ -16,7 +16,8 @@
 //     do not count in homelab:vms[].name, homelab:hosts[].name and homelab:dataHost: those name the
 //     stack's own machines (sandbox-vms mirrors prod with VMs called pi1..pi3, and dataHost must
 //     be one of them), which is not a way to reach prod.
-import { ConfigError, PROD_STACK, PROJECT, RawConfig } from "../config";
+import { ConfigError, LabConfig, PROD_STACK, PROJECT, RawConfig } from "../config";
+import { isOfflinePlan } from "../offline";
 import { Fingerprint, loadFingerprint } from "../fingerprint";
 import { excerpt, formatPath, isAddressKey, lastKey, PathSeg, ProdReference, scanForProd } from "./scan";
 
@@ -29,6 +30,19 @@ export const ESCAPE_HATCH = "LAB_I_MEAN_PROD";
 /** Whether the escape hatch is set (LAB_I_MEAN_PROD=true, any casing of "true"). */
 export function escapeHatchSet(env: NodeJS.ProcessEnv = process.env): boolean {
     return (env[ESCAPE_HATCH] ?? "").trim().toLowerCase() === "true";
+}
+
+/**
+ * Prod must not run with a placeholder left (a fact the seeds do not state, such as the Cloudflare
+ * zone id): a real run stops, naming each key; the offline plan, which only describes, warns.
+ */
+export function guardPlaceholders(cfg: LabConfig, offline = isOfflinePlan()): string[] {
+    if (!cfg.isProd || cfg.placeholders.length === 0) return [];
+    const lines = cfg.placeholders.map((p) => `  - key "${p.key}" is still the placeholder ${JSON.stringify(p.value)}`);
+    const message = `stack "${cfg.stack}" still has placeholders where real values belong:\n${lines.join("\n")}\n`
+        + `Replace them in Pulumi.${cfg.stack}.yaml with the real values (see docs/runbooks/adopt-prod.md).`;
+    if (offline) return [`${message} (the offline plan continues; a real run stops here)`];
+    throw new ConfigError(cfg.stack, cfg.placeholders[0].key, message);
 }
 
 /** Config paths where a bare host name is an address. */

@@ -5,8 +5,8 @@
 //   - IPv4 addresses with octet boundaries (192.168.1.2010 is not 192.168.1.201), alone, with a
 //     port, inside URLs; CIDRs and address ranges by arithmetic (192.168.1.0/24 contains
 //     192.168.1.201, 10.0.0.0/8 does not); nip.io/sslip.io names that resolve to an address;
-//   - DNS names on label boundaries (vault.acmelab.io is in the zone acmelab.io,
-//     notacmelab.io is not);
+//   - DNS names on label boundaries (vault.arcodange.lab is in the zone arcodange.fr,
+//     notarcodange.fr is not);
 //   - identifiers (bucket, GCP project, Cloudflare zone id, tunnel id) as whole tokens;
 //   - a string that holds JSON or YAML (a kubeconfig, Helm values, cloud-init, a Vault policy) is
 //     parsed and walked too; its path continues after ">" (kubeconfig>clusters[0].cluster.server).
@@ -167,7 +167,8 @@ class Matcher {
     private readonly addressNums: { n: number; item: FingerprintItem; host: string }[] = [];
     private readonly byHostName = new Map<string, FingerprintItem>();
     private readonly byHostname = new Map<string, FingerprintItem>();
-    private readonly zoneItem?: FingerprintItem;
+    /** The prod zones (public and internal): each name and every name under it. */
+    private readonly zoneItems: FingerprintItem[] = [];
     private readonly vaultItem?: FingerprintItem;
     private readonly tunnelItem?: FingerprintItem;
     private readonly postgresItem?: FingerprintItem;
@@ -180,7 +181,7 @@ class Matcher {
                 case "address": this.byAddress.set(it.value, it); break;
                 case "hostName": this.byHostName.set(it.value, it); break;
                 case "hostname": this.byHostname.set(it.value, it); break;
-                case "zone": this.zoneItem = it; break;
+                case "zone": this.zoneItems.push(it); break;
                 case "vault": this.vaultItem = it; break;
                 case "tunnel": this.tunnelItem = it; break;
                 case "postgres": this.postgresItem = it; break;
@@ -251,9 +252,10 @@ class Matcher {
             const item = ip ? this.byAddress.get(ip) : undefined;
             if (item) return { match: raw, item, reason: `${name} resolves to ${ip}, ${item.what}` };
         }
-        const zone = this.fp.zone;
-        if (zone && this.zoneItem && (name === zone || name.endsWith(`.${zone}`))) {
-            return { match: raw, item: this.zoneItem, reason: name === zone ? `${name} is ${this.zoneItem.what}` : `${name} is in ${this.zoneItem.what}` };
+        for (const z of this.zoneItems) {
+            if (name === z.value || name.endsWith(`.${z.value}`)) {
+                return { match: raw, item: z, reason: name === z.value ? `${name} is ${z.what}` : `${name} is in ${z.what}` };
+            }
         }
         return undefined;
     }
