@@ -107,9 +107,16 @@ export class Platform extends pulumi.ComponentResource {
             vaultClusterAddress = cfg.vaultAddress!;
             vaultToken = undefined; // VAULT_TOKEN from the operator's environment
         } else {
+            vaultAddress = cfg.vaultAddress ?? (cfg.mode === "k3d"
+                ? `http://127.0.0.1:${cfg.k3d!.vaultPort}`
+                : metal.nodes.apply((nodes) => {
+                    const server = nodes.find((n) => n.role === "server");
+                    return `http://${server ? server.address : "unknown-server"}:${VAULT_NODE_PORT}`;
+                }));
             const bootstrap = new VaultBootstrap(`${name}-vault-bootstrap`, {
                 mode,
                 kubeconfig: metal.kubeconfig,
+                address: vaultAddress,
                 namespace: shared.vaultNamespace,
                 releaseName: shared.releases.vault,
                 install: (devRootToken) => {
@@ -122,12 +129,6 @@ export class Platform extends pulumi.ComponentResource {
             vaultToken = bootstrap.rootToken;
             vaultReady = [bootstrap.ready];
             vaultClusterAddress = VAULT_CLUSTER_ADDRESS;
-            vaultAddress = cfg.vaultAddress ?? (cfg.mode === "k3d"
-                ? `http://127.0.0.1:${cfg.k3d!.vaultPort}`
-                : metal.nodes.apply((nodes) => {
-                    const server = nodes.find((n) => n.role === "server");
-                    return `http://${server ? server.address : "unknown-server"}:${VAULT_NODE_PORT}`;
-                }));
         }
         this.vaultProvider = new vault.Provider(`${name}-vault-provider`, {
             address: vaultAddress,
