@@ -53,10 +53,14 @@ describe("platform: releases, providers, ordering", () => {
         const dev = release(planOf("sandbox-k3d"), "vault").inputs.values as any;
         assert.equal(dev.server.dev.enabled, true);
         assert.equal(dev.server.dev.devRootToken, "[secret]", "the dev root token is a secret, not the chart's default");
+        // hashicorp/vault-helm v0.32.0 values.yaml: `updateStrategyType: "OnDelete"`; a new dev token
+        // must reach a new pod, and a dev Vault keeps nothing on disk.
+        assert.equal(dev.server.updateStrategyType, "RollingUpdate");
         const vms = release(planOf("sandbox-vms"), "vault").inputs.values as any;
         assert.equal(vms.server.standalone.enabled, true);
         assert.deepEqual(vms.server.dataStorage, { enabled: true, size: "2Gi", storageClass: "longhorn" });
         assert.equal(vms.server.dev, undefined);
+        assert.equal(vms.server.updateStrategyType, undefined, "the standalone Vault keeps the chart's OnDelete");
         const vmsPlan = planOf("sandbox-vms");
         assert.ok(release(vmsPlan, "vault").dependsOn.includes(release(vmsPlan, "longhorn").urn), "Vault's volume needs Longhorn first");
     });

@@ -121,7 +121,12 @@ export class Platform extends pulumi.ComponentResource {
                 releaseName: shared.releases.vault,
                 install: (devRootToken) => {
                     const values = vaultValues(mode, cfg) as { server: Record<string, any> };
-                    if (devRootToken) values.server.dev.devRootToken = devRootToken;
+                    if (devRootToken) {
+                        values.server.dev.devRootToken = devRootToken;
+                        // The chart's default OnDelete would keep the old pod (and token) after a
+                        // new token; a dev Vault holds nothing to lose in a rolling update.
+                        values.server.updateStrategyType = "RollingUpdate";
+                    }
                     // standalone Vault keeps its data on a Longhorn volume: Longhorn first
                     return release("vault", shared.vaultNamespace, values, { dependsOn: longhorn ? [longhorn] : [] });
                 },
