@@ -12,10 +12,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { scriptPath } from "../components/platform/vault-bootstrap";
 import { explain, fails, ok, RunResult, Sandbox } from "./metal-harness";
+import { customTokenIdError } from "./helpers/vault";
 
 const SCRIPTS_DIR = path.dirname(scriptPath("vault-init.sh"));
 const FAKES_DIR = path.join(__dirname, "fakes", "platform");
-const SCRIPTS = ["vault-dev-token.sh", "vault-init.sh"];
+const SCRIPTS = ["vault-dev-token.sh", "vault-init.sh", "vault-status.sh", "vault-wait.sh"];
+const VAULT_ADDR = "http://192.168.64.11:30820";
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://192.168.64.10:6443\n  name: sandbox-vms\n";
 
 function has(binary: string): boolean {
@@ -32,8 +34,10 @@ const called = (r: RunResult, pattern: RegExp) => r.calls.filter((c) => pattern.
 const lines = (s: string) => s.split("\n").filter((l) => l.length > 0);
 
 const INIT = / -- vault operator init -key-shares=1 -key-threshold=1 -format=json$/;
-const CREATE_SECRET = / create secret generic /;
-const UNSEAL = / -- vault operator unseal /;
+// Secrets travel on stdin: the Secret's manifest to `kubectl create -f -`, the key to `vault write ... -`.
+const CREATE_SECRET = / create -f -$/;
+const UNSEAL = / -- vault (operator unseal|write .*sys\/unseal)/;
+const UNSEAL_ON_STDIN = / exec -i vault-0 -- vault write -format=json sys\/unseal -$/;
 const GET_POD = / get pod vault-0 -o jsonpath=\{\.status\.phase\}$/;
 const STATUS = / -- vault status -format=json$/;
 
@@ -45,7 +49,7 @@ class VaultSandbox {
     private seen = 0;
 
     constructor() {
-        this.sb = new Sandbox({ fakesDir: FAKES_DIR, scriptsDir: SCRIPTS_DIR, extraBaseTools: ["jq", "base64"], prefix: "platform-test-" });
+        this.sb = new Sandbox({ fakesDir: FAKES_DIR, scriptsDir: SCRIPTS_DIR, extraBaseTools: ["jq", "base64", "date"], prefix: "platform-test-" });
         this.tmp = this.sb.path("tmp");
         fs.mkdirSync(this.tmp);
     }
@@ -106,7 +110,30 @@ class VaultSandbox {
         for (const c of called(r, /^kubectl /)) {
             assert.ok(c.startsWith(`kubectl --kubeconfig ${this.tmp}${path.sep}`), `kubectl called without the private kubeconfig: ${c}`);
         }
+        this.noSecretsInArgv(r);
         return r;
+    }
+
+    /**
+     * No secret of the fake Vault (nor of its kept Secret) in the arguments of any process the fakes
+     * saw: those are visible in `ps` on the laptop and sent in the exec request.
+     */
+    noSecretsInArgv(r: RunResult): void {
+        const kept = this.secret("vault-init-keys") ?? {};
+        const secrets = [this.get("unseal_key"), this.get("unseal_key_hex"), this.get("root_token"), kept.unsealKey, kept.rootToken]
+            .filter((x): x is string => !!x && x.length >= 4);
+        for (const c of r.calls) {
+            for (const s of secrets) assert.ok(!c.includes(s), `a secret on a command line: ${c}`);
+        }
+    }
+
+    /** Runs a script that talks to Vault's HTTP API (the fake curl), at VAULT_ADDR. */
+    http(script: string, env: Record<string, string | undefined> = {}): RunResult {
+        const full: Record<string, string> = {};
+        for (const [k, v] of Object.entries({ VAULT_ADDR, POLL_SECONDS: "0.05", WAIT_SECONDS: "10", ...env })) {
+            if (v !== undefined) full[k] = v;
+        }
+        return this.sb.run(script, full);
     }
 
     cleanup(): void {
@@ -154,11 +181,10 @@ describe("platform scripts (fake kubectl)", function () {
                 assert.deepEqual(doc, { rootToken, unsealKey });
 
                 assert.equal(called(r, INIT).length, 1, explain(r));
-                assert.deepEqual(called(r, CREATE_SECRET).map((c) => c.replace(/^.* create /, "create ")), [
-                    `create secret generic vault-init-keys --from-literal=unsealKey=${unsealKey} --from-literal=rootToken=${rootToken}`,
-                ]);
+                // the keys reach the Secret through stdin, never as --from-literal arguments
+                assert.deepEqual(called(r, / create /).map((c) => c.replace(/^.* -n vault /, "")), ["create -f -"]);
                 assert.deepEqual(v.secret("vault-init-keys"), { unsealKey, rootToken });
-                assert.deepEqual(called(r, UNSEAL).map((c) => c.replace(/^.* -- /, "")), [`vault operator unseal ${unsealKey}`]);
+                assert.deepEqual(called(r, UNSEAL).map((c) => c.replace(/^.* exec /, "exec ")), ["exec -i vault-0 -- vault write -format=json sys/unseal -"]);
                 assert.equal(v.get("initialized"), "true");
                 assert.equal(v.get("sealed"), "false");
                 for (const c of called(r, /^kubectl /)) assert.match(c, / -n vault /);
@@ -199,7 +225,8 @@ describe("platform scripts (fake kubectl)", function () {
                 assert.deepEqual(output(r), first);
                 assert.deepEqual(called(r, INIT), []);
                 assert.deepEqual(called(r, CREATE_SECRET), []);
-                assert.deepEqual(called(r, UNSEAL).map((c) => c.replace(/^.* -- /, "")), [`vault operator unseal ${first.unsealKey}`]);
+                assert.equal(called(r, UNSEAL_ON_STDIN).length, 1, explain(r));
+                assert.equal(called(r, UNSEAL).length, 1, explain(r));
                 assert.equal(v.get("sealed"), "false");
                 assert.match(r.stderr, /^vault-init: vault is sealed: unsealing$/m);
                 assert.match(r.stderr, /^vault-init: done \(unsealed\)$/m);
@@ -298,7 +325,7 @@ describe("platform scripts (fake kubectl)", function () {
                 ok(v.init());
                 v.set("sealed", "true");
                 v.putSecret("vault-init-keys", { unsealKey: "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmc=" });
-                const r = fails(v.init(), "vault-init: 'vault operator unseal' failed", "cipher: message authentication failed");
+                const r = fails(v.init(), "vault-init: unsealing failed", "cipher: message authentication failed");
                 assert.ok(!r.stderr.includes("d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmc="), explain(r));
                 assert.equal(v.get("sealed"), "true");
                 assert.equal(r.stdout, "");
@@ -324,14 +351,26 @@ describe("platform scripts (fake kubectl)", function () {
 
         it("fails clearly without kubectl", () => {
             v.sb.removeTool("kubectl");
-            const r = fails(v.init(), "vault-init: kubectl is required but not installed");
+            const r = fails(v.init(), "vault-init: required tool 'kubectl' is not installed or not on PATH (install kubectl: brew install kubectl)");
             assert.equal(r.stdout, "");
         });
 
         it("fails clearly without jq, before calling kubectl", () => {
             v.sb.removeTool("jq");
-            const r = fails(v.init(), "vault-init: jq is required but not installed");
+            const r = fails(v.init(), "vault-init: required tool 'jq' is not installed or not on PATH (install jq: brew install jq)");
             assert.deepEqual(r.calls, []);
+        });
+
+        it("needs only the tools the README lists for sandbox-vms, and says how to install each", () => {
+            const text = fs.readFileSync(scriptPath("vault-init.sh"), "utf8");
+            const needs = [...text.matchAll(/^need (\S+) "([^"]+)"$/gm)].map((m) => [m[1], m[2]]);
+            assert.deepEqual(needs.map(([t]) => t), ["kubectl", "jq"]);
+            for (const [tool, hint] of needs) assert.equal(hint, `install ${tool}: brew install ${tool}`);
+            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+            const row = readme.split("\n").find((l) => l.startsWith("| needs |"));
+            assert.ok(row, "README's sandboxes table has a needs row");
+            const vmsCell = row.split("|")[3];
+            for (const [tool] of needs) assert.ok(vmsCell.includes(`\`${tool}\``), `README: sandbox-vms needs ${tool}`);
         });
 
         it("fails clearly without KUBECONFIG_DATA, before calling kubectl", () => {
@@ -343,11 +382,20 @@ describe("platform scripts (fake kubectl)", function () {
     });
 
     describe("vault-dev-token.sh", () => {
-        it("prints a dev root token (hvs.dev- and 32 hex digits) and only its progress line on stderr", () => {
+        it("prints a root token id Vault's token store accepts (no '.', no hvs. or s. prefix) and only its progress line on stderr", () => {
             const r = ok(v.sb.run("vault-dev-token.sh"));
-            assert.match(r.stdout, /^hvs\.dev-[0-9a-f]{32}$/);
+            assert.match(r.stdout, /^devroot-[0-9a-f]{32}$/);
+            assert.equal(customTokenIdError(r.stdout), undefined, `Vault would refuse ${r.stdout}`);
             assert.equal(r.stderr, "vault-dev-token: generating a dev root token\n");
             assert.deepEqual(r.calls, []);
+        });
+
+        it("Vault's rule, as encoded here, refuses the earlier format hvs.dev-<hex> and what Vault refuses", () => {
+            // hashicorp/vault, vault/token_store.go, TokenStore.create (see test/helpers/vault.ts)
+            assert.equal(customTokenIdError("hvs.dev-0123456789abcdef0123456789abcdef"), "custom token ID cannot have the 'hvs.' prefix");
+            assert.equal(customTokenIdError("s.abc"), "custom token ID cannot have the 's.' prefix");
+            assert.equal(customTokenIdError("dev.root"), "custom token ID cannot have a '.' in the value");
+            assert.equal(customTokenIdError("root"), undefined, "the chart's default, accepted");
         });
 
         it("prints a new token each run", () => {
@@ -360,6 +408,109 @@ describe("platform scripts (fake kubectl)", function () {
             fs.rmSync(path.join(v.sb.base, "od"));
             const r = fails(v.sb.run("vault-dev-token.sh"), "vault-dev-token: od is required but not installed");
             assert.equal(r.stdout, "");
+        });
+    });
+
+    describe("vault-status.sh (the probe whose line triggers the bring-up)", () => {
+        const HEALTH = `curl -s -o /dev/null -w %{http_code} --connect-timeout 3 --max-time 5 ${VAULT_ADDR}/v1/sys/health`;
+
+        it("says ready, the same line every time, while Vault answers initialized and unsealed; reads only", () => {
+            v.set("initialized", "true");
+            v.set("sealed", "false");
+            const a = ok(v.http("vault-status.sh"));
+            const b = ok(v.http("vault-status.sh"));
+            assert.equal(a.stdout, "ready\n");
+            assert.equal(b.stdout, a.stdout);
+            assert.deepEqual(a.calls, [HEALTH], "one health request, nothing else (no kubectl, no secret)");
+            assert.equal(a.stderr, `vault-status: Vault at ${VAULT_ADDR} is ready\n`);
+        });
+
+        it("says bring-up with a line that never repeats while Vault is sealed (after a reboot), so the bring-up runs again each time", () => {
+            v.set("initialized", "true");
+            v.set("sealed", "true");
+            const a = ok(v.http("vault-status.sh")).stdout;
+            const b = ok(v.http("vault-status.sh")).stdout;
+            assert.match(a, /^bring-up sealed \d+-\d+-\d+\n$/);
+            assert.match(b, /^bring-up sealed /);
+            assert.notEqual(a, b);
+        });
+
+        it("says bring-up, and succeeds, when Vault is not initialized or does not answer at all", () => {
+            assert.match(ok(v.http("vault-status.sh")).stdout, /^bring-up uninitialized /);
+            v.set("http", "down");
+            const r = ok(v.http("vault-status.sh"));
+            assert.match(r.stdout, /^bring-up unreachable /);
+            assert.match(r.stderr, /is unreachable$/m);
+        });
+
+        it("fails clearly without VAULT_ADDR or without curl", () => {
+            fails(v.http("vault-status.sh", { VAULT_ADDR: undefined }), "VAULT_ADDR (the address of the Vault) is required");
+            v.sb.removeTool("curl");
+            fails(v.http("vault-status.sh"), "vault-status: required tool 'curl' is not installed or not on PATH");
+        });
+    });
+
+    describe("vault-wait.sh", () => {
+        it("returns as soon as Vault answers initialized and unsealed at the provider's address", () => {
+            v.set("initialized", "true");
+            v.set("sealed", "false");
+            const r = ok(v.http("vault-wait.sh"));
+            assert.equal(r.stdout, "");
+            assert.deepEqual(lines(r.stderr), [
+                `vault-wait: waiting for Vault at ${VAULT_ADDR} to answer initialized and unsealed (up to 10s)`,
+                `vault-wait: Vault at ${VAULT_ADDR} answers: initialized and unsealed`,
+            ]);
+            assert.equal(r.calls.length, 1);
+        });
+
+        it("waits while nothing listens yet (the dev pod starting), with one progress line per change", () => {
+            v.set("initialized", "true");
+            v.set("sealed", "false");
+            v.set("http_deaf_polls", "3");
+            const r = ok(v.http("vault-wait.sh"));
+            assert.equal(r.calls.length, 4, explain(r));
+            assert.deepEqual(lines(r.stderr).slice(1), [
+                `vault-wait: Vault at ${VAULT_ADDR}: no answer (connection refused or timed out); still waiting`,
+                `vault-wait: Vault at ${VAULT_ADDR} answers: initialized and unsealed`,
+            ]);
+        });
+
+        it("fails clearly after WAIT_SECONDS, naming the last answer and where to look", () => {
+            v.set("initialized", "true");
+            v.set("sealed", "true");
+            const t0 = Date.now();
+            const r = fails(v.http("vault-wait.sh", { WAIT_SECONDS: "2", POLL_SECONDS: "0.2" }),
+                `vault-wait: Vault at ${VAULT_ADDR} is not ready after 2s (last answer: sealed (HTTP 503)); see kubectl -n vault get pod vault-0 and kubectl -n vault logs vault-0`);
+            assert.ok(Date.now() - t0 < 10_000, "the wait took too long");
+            assert.ok(r.calls.length >= 2, `polled once only\n${explain(r)}`);
+            assert.equal(lines(r.stderr).filter((l) => l.includes("still waiting")).length, 1, "one line per change, not per poll");
+        });
+
+        it("refuses a malformed WAIT_SECONDS or POLL_SECONDS, or a missing curl, before any request", () => {
+            assert.deepEqual(fails(v.http("vault-wait.sh", { WAIT_SECONDS: "5m" }), "WAIT_SECONDS must be a whole number of seconds").calls, []);
+            assert.deepEqual(fails(v.http("vault-wait.sh", { POLL_SECONDS: "soon" }), "POLL_SECONDS must be a number of seconds").calls, []);
+            v.sb.removeTool("curl");
+            fails(v.http("vault-wait.sh"), "vault-wait: required tool 'curl' is not installed or not on PATH");
+        });
+    });
+
+    describe("the fake kubectl knows what the vault CLI refuses", () => {
+        it("`vault operator unseal` without a key asks a terminal, and there is none under kubectl exec", function () {
+            requireBinary(this, "jq", "jq");
+            // hashicorp/vault command/operator_unseal.go reads the key with go-secure-stdlib
+            // password.Read, which refuses a stdin that is not a terminal (password/password_unix.go)
+            ok(v.init());
+            v.set("sealed", "true");
+            const kc = v.sb.path("kubeconfig");
+            fs.writeFileSync(kc, KUBECONFIG);
+            const direct = spawnSync(path.join(v.sb.bin, "kubectl"), ["--kubeconfig", kc, "-n", "vault", "exec", "-i", "vault-0", "--", "vault", "operator", "unseal"], {
+                env: { PATH: `${v.sb.bin}:${v.sb.base}`, FAKE_STATE: v.sb.state, FAKE_LOG: v.sb.log },
+                input: `${v.get("unseal_key")}\n`,
+                encoding: "utf8",
+            });
+            assert.notEqual(direct.status, 0);
+            assert.match(direct.stderr, /not a terminal/);
+            assert.equal(v.get("sealed"), "true");
         });
     });
 

@@ -53,10 +53,14 @@ describe("platform: releases, providers, ordering", () => {
         const dev = release(planOf("sandbox-k3d"), "vault").inputs.values as any;
         assert.equal(dev.server.dev.enabled, true);
         assert.equal(dev.server.dev.devRootToken, "[secret]", "the dev root token is a secret, not the chart's default");
+        // hashicorp/vault-helm v0.32.0 values.yaml: `updateStrategyType: "OnDelete"`; a new dev token
+        // must reach a new pod, and a dev Vault keeps nothing on disk.
+        assert.equal(dev.server.updateStrategyType, "RollingUpdate");
         const vms = release(planOf("sandbox-vms"), "vault").inputs.values as any;
         assert.equal(vms.server.standalone.enabled, true);
         assert.deepEqual(vms.server.dataStorage, { enabled: true, size: "2Gi", storageClass: "longhorn" });
         assert.equal(vms.server.dev, undefined);
+        assert.equal(vms.server.updateStrategyType, undefined, "the standalone Vault keeps the chart's OnDelete");
         const vmsPlan = planOf("sandbox-vms");
         assert.ok(release(vmsPlan, "vault").dependsOn.includes(release(vmsPlan, "longhorn").urn), "Vault's volume needs Longhorn first");
     });
@@ -130,17 +134,54 @@ describe("platform: releases, providers, ordering", () => {
         }
     });
 
-    it("configures Vault only once it is initialized and unsealed", () => {
+    it("configures Vault only once it answers, initialized and unsealed, where its provider reaches it", () => {
+        // The vault chart's StatefulSet uses `updateStrategy: {type: OnDelete}` (hashicorp/vault-helm
+        // v0.32.0, templates/server-statefulset.yaml: `type: {{ .Values.server.updateStrategyType }}`,
+        // values.yaml: `updateStrategyType: "OnDelete"`), for which Helm's readiness wait returns at
+        // once: the release is no sign that Vault listens. vault-wait.sh is.
         for (const stack of ["sandbox-vms", "sandbox-k3d"]) {
             const plan = planOf(stack);
-            const ready = stack === "sandbox-vms"
-                ? plan.resources.find((r) => r.name.endsWith("vault-bootstrap-init"))!
-                : release(plan, "vault");
-            assert.ok(ready, `${stack}: the Vault bring-up`);
+            const wait = plan.resources.find((r) => r.name === "platform-vault-bootstrap-wait")!;
+            assert.ok(wait, `${stack}: the wait for Vault`);
+            assert.match(String(wait.inputs.create), /vault-wait: waiting for Vault/);
+            const provider = byType(plan, "pulumi:providers:vault")[0];
+            assert.equal((wait.inputs.environment as any).VAULT_ADDR, provider.inputs.address, "it waits at the provider's address");
+            assert.ok(provider.dependsOn.includes(wait.urn), `${stack}: the Vault provider depends on the wait`);
+            assert.ok(closure(plan, wait).has(release(plan, "vault").urn), "the wait comes after the release");
+            if (stack === "sandbox-vms") {
+                const init = plan.resources.find((r) => r.name === "platform-vault-bootstrap-init")!;
+                assert.ok(wait.dependsOn.includes(init.urn), "on the VMs, after init and unseal");
+            }
             for (const r of plan.resources.filter((x) => x.type.startsWith("vault:"))) {
-                assert.ok(closure(plan, r).has(ready.urn), `${r.urn} waits for ${ready.name}`);
+                assert.ok(closure(plan, r).has(wait.urn), `${r.urn} waits for ${wait.name}`);
             }
         }
+    });
+
+    it("brings Vault up again on every up where the probe finds it not ready, with a plan that stays the same", () => {
+        // The probe (vault-status.sh, an invoke) is answered by the mocks: "" here, the same every run.
+        for (const stack of ["sandbox-vms", "sandbox-k3d"]) {
+            const plan = planOf(stack);
+            const triggered = plan.resources.filter((r) => r.name === "platform-vault-bootstrap-wait" || r.name === "platform-vault-bootstrap-init");
+            assert.equal(triggered.length, stack === "sandbox-vms" ? 2 : 1);
+            for (const r of triggered) assert.deepEqual(r.inputs.triggers, [""], `${r.name}: triggered by the probe's line`);
+        }
+        const again = runPlanCli(["sandbox-vms", "--json"]);
+        assert.deepEqual(JSON.parse(again.stdout).resources, planOf("sandbox-vms").resources, "the offline plan is deterministic");
+    });
+
+    it("never hands a Vault command its previous outputs (the root token, the unseal key) in its environment", () => {
+        for (const stack of ["sandbox-k3d", "sandbox-vms"]) {
+            const cmds = planOf(stack).resources.filter((r) => r.name.includes("vault-bootstrap") && r.type.startsWith("command:"));
+            assert.ok(cmds.length >= 2);
+            for (const c of cmds) assert.equal(c.inputs.addPreviousOutputInEnv, false, `${stack} ${c.name}`);
+        }
+    });
+
+    it("keeps the dev root token when vault-dev-token.sh is edited: created once, replaced only by a new token format", () => {
+        const token = planOf("sandbox-k3d").resources.find((r) => r.name === "platform-vault-bootstrap-dev-token")!;
+        assert.deepEqual(token.inputs.triggers, ["dev-root-token-format-2"]);
+        assert.deepEqual(token.ignoreChanges, ["create"], "an edit of the script is not a change of the resource");
     });
 
     it("lets independent apps come up in parallel: no app waits for another", () => {
@@ -159,8 +200,8 @@ describe("platform: releases, providers, ordering", () => {
 
     it("keeps the Vault init's and dev token's secrets out of every log", () => {
         for (const stack of ["sandbox-k3d", "sandbox-vms"]) {
-            const cmds = planOf(stack).resources.filter((r) => r.name.includes("vault-bootstrap") && r.type.startsWith("command:"));
-            assert.ok(cmds.length >= 1);
+            const cmds = planOf(stack).resources.filter((r) => /vault-bootstrap-(dev-token|init)$/.test(r.name));
+            assert.equal(cmds.length, 1);
             for (const c of cmds) {
                 assert.deepEqual(c.additionalSecretOutputs, ["stdout"], `${c.name} stdout is secret`);
                 assert.equal(c.inputs.logging, "stderr", `${c.name} logs only its progress (stderr)`);

@@ -111,6 +111,8 @@ class RecordingMonitor extends MockMonitor {
             if (aso.length) rec.additionalSecretOutputs = [...aso].sort();
             const roc: string[] = req.getReplaceonchangesList();
             if (roc.length) rec.replaceOnChanges = [...roc].sort();
+            const ic: string[] = req.getIgnorechangesList();
+            if (ic.length) rec.ignoreChanges = [...ic].sort();
             if (this.records.has(urn)) {
                 callback(new Error(`duplicate resource urn ${urn}`), undefined);
                 return;

@@ -17,6 +17,8 @@ export interface PlanResource {
     deleteBeforeReplace?: boolean;
     additionalSecretOutputs?: string[];
     replaceOnChanges?: string[];
+    /** Inputs whose changes the engine ignores (it keeps their old values). */
+    ignoreChanges?: string[];
 }
 
 export type Enforcement = "mandatory" | "advisory";

@@ -122,9 +122,13 @@ export class Platform extends pulumi.ComponentResource {
             vaultAddress = cfg.vaultAddress!;
             vaultToken = undefined; // VAULT_TOKEN from the operator's environment
         } else {
+            vaultAddress = cfg.vaultAddress ?? (cfg.mode === "k3d"
+                ? `http://127.0.0.1:${cfg.k3d!.vaultPort}`
+                : metal.nodes.apply((nodes) => `http://${serverAddress(nodes)}:${VAULT_NODE_PORT}`));
             const bootstrap = new VaultBootstrap(`${name}-vault-bootstrap`, {
                 mode,
                 kubeconfig: metal.kubeconfig,
+                address: vaultAddress,
                 namespace: shared.vaultNamespace,
                 releaseName: shared.releases.vault,
                 install: (devRootToken) => {
@@ -137,9 +141,6 @@ export class Platform extends pulumi.ComponentResource {
             vaultToken = bootstrap.rootToken;
             this.vaultRootToken = bootstrap.rootToken;
             vaultReady = [bootstrap.ready];
-            vaultAddress = cfg.vaultAddress ?? (cfg.mode === "k3d"
-                ? `http://127.0.0.1:${cfg.k3d!.vaultPort}`
-                : metal.nodes.apply((nodes) => `http://${serverAddress(nodes)}:${VAULT_NODE_PORT}`));
         }
         this.vaultProvider = new vault.Provider(`${name}-vault-provider`, {
             address: vaultAddress,

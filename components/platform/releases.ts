@@ -87,6 +87,10 @@ export function vaultValues(mode: "dev" | "standalone", cfg: LabConfig): Record<
         // the root token is set by the program (a secret), not the chart's default "root"
         server.dev = { enabled: true };
         server.dataStorage = { enabled: false };
+        // The chart's default OnDelete (hashicorp/vault-helm v0.32.0 values.yaml
+        // server.updateStrategyType) would keep the old pod, and its old token, after a new
+        // token; a dev Vault holds nothing to lose in a rolling update.
+        server.updateStrategyType = "RollingUpdate";
     } else {
         server.standalone = {
             enabled: true,

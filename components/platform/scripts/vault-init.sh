@@ -7,7 +7,10 @@
 # WAIT_SECONDS (how long to wait for the pod to run and Vault to answer; default 300),
 # POLL_SECONDS (the pause between two tries; default 5).
 # Output: one JSON document on stdout {"rootToken": ..., "unsealKey": ...}, marked secret by the
-# command; one progress line per step on stderr. Secrets are never written to stderr.
+# command; one progress line per step on stderr. Secrets are never written to stderr, and never
+# put on a command line (visible in `ps`, and in the API server's exec request): kubectl, jq and
+# vault get them on stdin (printf is a shell builtin, not a process).
+# Needs kubectl and jq on the laptop (README, "needs").
 # Bash 3.2 compatible: macOS runs it with its /bin/bash.
 set -euo pipefail
 
@@ -24,9 +27,9 @@ case "$poll_seconds" in
   "" | . | *[!0-9.]* | *.*.*) echo "vault-init: POLL_SECONDS must be a number of seconds, not '$poll_seconds'" >&2; exit 1 ;;
 esac
 
-for tool in kubectl jq; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "vault-init: $tool is required but not installed" >&2; exit 1; }
-done
+need() { command -v "$1" >/dev/null 2>&1 || { echo "vault-init: required tool '$1' is not installed or not on PATH ($2)" >&2; exit 1; }; }
+need kubectl "install kubectl: brew install kubectl"
+need jq "install jq: brew install jq"
 
 # The kubeconfig (a secret) lives in a private temporary folder, removed on exit.
 umask 077
@@ -97,10 +100,13 @@ if [ "$(jq -r .initialized <<<"$st")" = false ]; then
   fi
   echo "vault-init: keeping the unseal key and root token in secret $ns/$keys_secret" >&2
   # Vault is initialized now: losing these keys means resetting its storage, so try hard.
+  # The Secret's manifest is built by jq from stdin and read by kubectl from stdin.
   kept=false
   for attempt in 1 2 3; do
-    if kc create secret generic "$keys_secret" \
-      --from-literal=unsealKey="$unseal_key" --from-literal=rootToken="$root_token" >/dev/null; then
+    if printf '%s\n%s\n' "$unseal_key" "$root_token" |
+      jq -Rn --arg name "$keys_secret" \
+        '[inputs] as $v | {apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: {name: $name}, stringData: {unsealKey: $v[0], rootToken: $v[1]}}' |
+      kc create -f - >/dev/null; then
       kept=true
       break
     fi
@@ -132,8 +138,12 @@ fi
 st=$(status) || { echo "vault-init: could not read vault status from $ns/$pod: $(last_error)" >&2; exit 1; }
 if [ "$(jq -r .sealed <<<"$st")" = true ]; then
   echo "vault-init: vault is sealed: unsealing" >&2
-  kc exec "$pod" -- vault operator unseal "$unseal_key" >/dev/null || {
-    echo "vault-init: 'vault operator unseal' failed (is the key in secret $ns/$keys_secret the one of this Vault?)" >&2
+  # `vault operator unseal` reads a key from stdin only from a terminal; `vault write ... -` reads the
+  # request body (JSON) from stdin (hashicorp/go-secure-stdlib, password/password_unix.go and
+  # kv-builder/builder.go). PUT sys/unseal is what `vault operator unseal` sends.
+  printf '%s' "$unseal_key" | jq -cR '{key: .}' |
+    kc exec -i "$pod" -- vault write -format=json sys/unseal - >/dev/null || {
+    echo "vault-init: unsealing failed (is the key in secret $ns/$keys_secret the one of this Vault?)" >&2
     exit 1
   }
   [ "$action" = unchanged ] && action=unsealed
@@ -147,4 +157,4 @@ if [ "$(jq -r .sealed <<<"$st")" != false ]; then
   exit 1
 fi
 echo "vault-init: done ($action)" >&2
-jq -cn --arg rootToken "$root_token" --arg unsealKey "$unseal_key" '{rootToken: $rootToken, unsealKey: $unsealKey}'
+printf '%s\n%s\n' "$root_token" "$unseal_key" | jq -cRn '[inputs] | {rootToken: .[0], unsealKey: .[1]}'
