@@ -109,6 +109,18 @@ export interface GiteaOidc {
     jwksUrl?: string;
 }
 
+/** Prod: what Ansible and OpenTofu already built, adopted (imported) instead of created. */
+export interface Existing {
+    /** Helm releases already installed, by chart key: where they are (`<namespace>/<name>`). */
+    releases: Partial<Record<ChartKey, { namespace: string; name: string }>>;
+    /** Vault's mounts, auth backends and their configuration (OpenTofu). */
+    vault: boolean;
+    /** App instances whose database, roles, namespace and Vault policy and roles exist. */
+    instances: string[];
+    /** Cloudflare record ids of the public apps' existing DNS records, by app. */
+    dnsRecords: Record<string, string>;
+}
+
 export interface LabConfig {
     project: string;
     stack: string;
@@ -147,6 +159,8 @@ export interface LabConfig {
     vaultInCluster?: VaultInCluster;
     giteaOidc?: GiteaOidc;
     backup?: BackupSpec;
+    /** Prod only: what already exists (adoption). */
+    existing?: Existing;
 }
 
 /** A configuration mistake: printed without a stack trace by Pulumi (RunError) and by the plan. */
@@ -189,6 +203,7 @@ const KEYS: Record<string, "project" | "stack"> = {
     vaultInCluster: "stack",
     giteaOidc: "stack",
     backup: "stack",
+    existing: "stack",
 };
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -432,6 +447,43 @@ function readVms(r: Reader, v: unknown): VmSpec[] {
     return vms;
 }
 
+function readExisting(r: Reader, v: unknown, apps: AppSpec[]): Existing {
+    const o = r.object("existing", v, ["releases", "vault", "instances", "dnsRecords"]);
+    const releases: Existing["releases"] = {};
+    if (o.releases !== undefined) {
+        const ro = r.object("existing.releases", o.releases, CHART_KEYS);
+        for (const [k, loc] of Object.entries(ro)) {
+            const s = r.string(`existing.releases.${k}`, loc, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "where the release is installed, as <namespace>/<name>");
+            const [namespace, name] = s.split("/");
+            releases[k as ChartKey] = { namespace, name };
+        }
+    }
+    const prodInstances = apps.filter((a) => a.envs.includes(PROD_ENV)).map((a) => instanceNames(a.name, PROD_ENV).instance);
+    const instances = o.instances === undefined ? [] : r.array("existing.instances", o.instances).map((x, i) =>
+        r.oneOf(`existing.instances[${i}]`, x, prodInstances));
+    r.unique("existing.instances", instances, "instance");
+    const dnsRecords: Record<string, string> = {};
+    if (o.dnsRecords !== undefined) {
+        const publicApps = apps.filter((a) => a.public).map((a) => a.name);
+        for (const [app, id] of Object.entries(r.map("existing.dnsRecords", o.dnsRecords))) {
+            const k = `existing.dnsRecords.${app}`;
+            r.oneOf(`${k}`, app, publicApps);
+            dnsRecords[app] = r.placeholderOr(k, id, () => r.string(k, id, /^[0-9a-f]{32}$/, "a 32-character Cloudflare record id"));
+        }
+    }
+    for (const a of apps) {
+        if (a.public && instances.includes(instanceNames(a.name, PROD_ENV).instance) && !(a.name in dnsRecords)) {
+            r.fail(`existing.dnsRecords.${a.name}`, undefined, `the Cloudflare record id of ${a.name}'s existing DNS record (public app ${a.name} is listed in existing.instances)`);
+        }
+    }
+    return {
+        releases,
+        vault: o.vault === undefined ? false : r.bool("existing.vault", o.vault),
+        instances,
+        dnsRecords,
+    };
+}
+
 function checkRoles(r: Reader, key: string, nodes: { name: string; role: Role }[]): void {
     const servers = nodes.filter((n) => n.role === "server");
     if (servers.length !== 1) r.fail(key, nodes.map((n) => `${n.name}:${n.role}`), "exactly one node with role server");
@@ -569,6 +621,10 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
             audience: r.string("giteaOidc.audience", g.audience, undefined, "the audience (aud) the CI tokens carry"),
             jwksUrl: g.jwksUrl === undefined ? undefined : r.url("giteaOidc.jwksUrl", g.jwksUrl),
         };
+    }
+    if (present("existing")) {
+        if (!isProd) r.fail("existing", values.existing, "nothing (only prod adopts what already exists; a sandbox creates everything)");
+        cfg.existing = readExisting(r, values.existing, apps);
     }
     if (present("backup") || isProd) {
         const b = r.object("backup", require("backup", "prod backs Longhorn up to a GCS bucket"), ["bucket", "prefix", "existing", "project", "location"]);

@@ -17,8 +17,8 @@ export function stringifyPlan(plan: PlanDocument): string {
         stack: plan.stack,
         project: plan.project,
         resources: plan.resources.map((r) => {
-            const { urn, type, name, parent, provider, protect, dependsOn, inputs, ...options } = r;
-            return { urn, type, name, parent, provider, protect, dependsOn, inputs: sortKeys(inputs), ...sortKeys(options) as object };
+            const { urn, type, name, parent, provider, protect, import: importId, retainOnDelete, dependsOn, inputs, ...options } = r;
+            return { urn, type, name, parent, provider, protect, import: importId ?? null, retainOnDelete: retainOnDelete ?? false, dependsOn, inputs: sortKeys(inputs), ...sortKeys(options) as object };
         }),
         outputs: sortKeys(plan.outputs ?? {}),
         violations: plan.violations,

@@ -105,6 +105,8 @@ class RecordingMonitor extends MockMonitor {
                 protect: req.getProtect() === true,
                 dependsOn: [...deps].filter((d) => !d.includes(`::${STACK_TYPE}::`)).sort(),
                 inputs: plainValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+                import: req.getImportid() || null,
+                retainOnDelete: req.getRetainondelete() === true,
             };
             if (req.getDeletebeforereplace()) rec.deleteBeforeReplace = true;
             const aso: string[] = req.getAdditionalsecretoutputsList();

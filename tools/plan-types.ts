@@ -11,6 +11,10 @@ export interface PlanResource {
     protect: boolean;
     /** Every resource this one depends on, as the engine sees it (explicit dependsOn and data flow). */
     dependsOn: string[];
+    /** The id the resource is adopted with (Pulumi's `import` option), or null when it is created. */
+    import: string | null;
+    /** Whether deleting it from the program only drops it from the state (Pulumi's `retainOnDelete`). */
+    retainOnDelete: boolean;
     /** Inputs as registered; secret values are replaced by "[secret]". */
     inputs: Record<string, unknown>;
     /** Resource options that matter for review. */

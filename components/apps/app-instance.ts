@@ -28,6 +28,8 @@ export interface AppBackends {
     /** The Gitea base URL Argo CD clones from, and the organisation owning the app repos. */
     giteaClusterUrl: pulumi.Input<string>;
     giteaOrg: string;
+    /** Where Argo CD runs: its Applications live there. */
+    argoCdNamespace: string;
     /** What installs the VSO and Argo CD CRDs: the custom resources wait for them. */
     vsoReady?: pulumi.Input<pulumi.Resource>[];
     argoCdReady?: pulumi.Input<pulumi.Resource>[];
@@ -186,7 +188,7 @@ export class AppInstance extends pulumi.ComponentResource {
         this.application = new k8s.apiextensions.CustomResource(`${name}-argocd-application`, {
             apiVersion: "argoproj.io/v1alpha1",
             kind: "Application",
-            metadata: { name: n.argoApplication, namespace: naming.shared.argoCdNamespace, labels },
+            metadata: { name: n.argoApplication, namespace: b.argoCdNamespace, labels },
             spec: {
                 project: naming.shared.argoProject,
                 source: {

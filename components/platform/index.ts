@@ -12,8 +12,9 @@ import { AppBackends } from "../apps/app-instance";
 import { BackupTarget } from "../edge/backups";
 import {
     argoCdValues, BACKUP_CREDENTIALS_SECRET, hasLonghorn, K3S_LOCAL_PATH_STORAGE_CLASS, longhornValues,
-    vaultLocation, vaultMode, vaultValues, vsoValues,
+    releaseLocation, vaultLocation, vaultMode, vaultValues, vsoValues,
 } from "./releases";
+import { adopt, importIds } from "../adoption";
 import { VaultBootstrap } from "./vault-bootstrap";
 import { OutsideClusterAuth, VaultConfig } from "./vault-config";
 
@@ -67,11 +68,13 @@ export class Platform extends pulumi.ComponentResource {
         }, { parent: this });
         const k8sOpts = { parent: this, provider: this.kubernetesProvider };
 
-        const release = (key: ChartKey, namespace: string, values: pulumi.Input<Record<string, unknown>>,
+        // A release prod already has is imported where it is; every prod release is kept on delete.
+        const release = (key: ChartKey, values: pulumi.Input<Record<string, unknown>>,
             extra: pulumi.CustomResourceOptions = {}, createNamespace = true) => {
             const chart = cfg.versions.charts[key];
-            const releaseName = shared.releases[key];
-            const r = new k8s.helm.v3.Release(`${name}-${releaseName}`, {
+            const { namespace, name: releaseName } = releaseLocation(cfg, key);
+            const existing = cfg.existing?.releases[key] !== undefined;
+            const r = new k8s.helm.v3.Release(`${name}-${shared.releases[key]}`, {
                 name: releaseName,
                 chart: chart.chart,
                 version: chart.version,
@@ -81,7 +84,10 @@ export class Platform extends pulumi.ComponentResource {
                 atomic: false,
                 timeout: 900,
                 values,
-            }, { ...k8sOpts, protect: cfg.isProd && STATEFUL_CHARTS.includes(key), ...extra });
+            }, {
+                ...k8sOpts, protect: cfg.isProd && STATEFUL_CHARTS.includes(key), ...extra,
+                ...adopt(cfg, { exists: existing, id: importIds.namespacedObject(namespace, releaseName), stateful: true }),
+            });
             this.releases[key] = r;
             return r;
         };
@@ -91,9 +97,13 @@ export class Platform extends pulumi.ComponentResource {
         if (hasLonghorn(cfg)) {
             // The namespace is a resource of its own, so that the backup Secret can be created in it
             // before the release (Helm's createNamespace would come too late for the Secret).
+            const where = releaseLocation(cfg, "longhorn");
             const namespace = new k8s.core.v1.Namespace(`${name}-longhorn-namespace`, {
-                metadata: { name: shared.longhornNamespace },
-            }, { ...k8sOpts, protect: cfg.isProd });
+                metadata: { name: where.namespace },
+            }, {
+                ...k8sOpts, protect: cfg.isProd,
+                ...adopt(cfg, { exists: cfg.existing?.releases.longhorn !== undefined, id: importIds.clusterObject(where.namespace), stateful: true }),
+            });
             const deps: pulumi.Resource[] = [namespace];
             if (args.backupTarget) {
                 deps.push(new k8s.core.v1.Secret(`${name}-longhorn-backup-credentials`, {
@@ -101,7 +111,7 @@ export class Platform extends pulumi.ComponentResource {
                     stringData: args.backupTarget.credentials,
                 }, k8sOpts));
             }
-            longhorn = release("longhorn", shared.longhornNamespace,
+            longhorn = release("longhorn",
                 longhornValues(args.backupTarget?.url, !cfg.isProd), { dependsOn: deps }, false);
             // k3s makes local-path the default; with Longhorn there, it must not stay one.
             new k8s.storage.v1.StorageClassPatch(`${name}-local-path-not-default`, {
@@ -135,7 +145,7 @@ export class Platform extends pulumi.ComponentResource {
                     const values = vaultValues(mode, cfg) as { server: Record<string, any> };
                     if (devRootToken) values.server.dev.devRootToken = devRootToken;
                     // standalone Vault keeps its data on a Longhorn volume: Longhorn first
-                    return release("vault", shared.vaultNamespace, values, { dependsOn: longhorn ? [longhorn] : [] });
+                    return release("vault", values, { dependsOn: longhorn ? [longhorn] : [] });
                 },
             }, { parent: this });
             vaultToken = bootstrap.rootToken;
@@ -149,20 +159,22 @@ export class Platform extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: vaultReady });
 
         // Vault Secrets Operator and its default connection to the stack's Vault.
-        const vso = release("vaultSecretsOperator", shared.vsoNamespace, vsoValues());
+        const vso = release("vaultSecretsOperator", vsoValues());
         const vaultConnection = new k8s.apiextensions.CustomResource(`${name}-vault-connection`, {
             apiVersion: "secrets.hashicorp.com/v1beta1",
             kind: "VaultConnection",
-            metadata: { name: shared.vaultConnection, namespace: shared.vsoNamespace },
+            // VSO resolves a VaultAuth's default connection in its own namespace.
+            metadata: { name: shared.vaultConnection, namespace: releaseLocation(cfg, "vaultSecretsOperator").namespace },
             spec: { address: location.address, skipTLSVerify: false },
         }, { ...k8sOpts, dependsOn: [vso] });
 
         // Argo CD with its CRDs, and the project the per-app Applications belong to.
-        const argocd = release("argoCd", shared.argoCdNamespace, argoCdValues(!cfg.isProd));
+        const argocd = release("argoCd", argoCdValues(!cfg.isProd));
+        const argoCdNamespace = releaseLocation(cfg, "argoCd").namespace;
         const project = new k8s.apiextensions.CustomResource(`${name}-apps-project`, {
             apiVersion: "argoproj.io/v1alpha1",
             kind: "AppProject",
-            metadata: { name: shared.argoProject, namespace: shared.argoCdNamespace },
+            metadata: { name: shared.argoProject, namespace: argoCdNamespace },
             spec: {
                 description: "The lab's applications, one Application per (app, env)",
                 sourceRepos: [pulumi.interpolate`${metal.gitea.clusterUrl}/${cfg.giteaOrg}/*`],
@@ -199,6 +211,7 @@ export class Platform extends pulumi.ComponentResource {
             },
             giteaClusterUrl: metal.gitea.clusterUrl,
             giteaOrg: cfg.giteaOrg,
+            argoCdNamespace,
             vsoReady: [vso, vaultConnection],
             argoCdReady: [argocd, project],
         };
@@ -262,7 +275,8 @@ export function clusterOfKubeconfig(kubeconfig: string): { server: string; caCer
 /** Where the operator opens Argo CD: the sandboxes publish its NodePort; prod's is port-forwarded. */
 export function argoCdUrl(cfg: LabConfig, metal: MetalOutputs): pulumi.Input<string> {
     if (cfg.mode === "k3d") return `http://127.0.0.1:${cfg.k3d!.argoCdPort}`;
-    if (cfg.isProd) return `http://127.0.0.1:${ARGOCD_PORT_FORWARD} (kubectl -n ${shared.argoCdNamespace} port-forward svc/${shared.releases.argoCd}-server ${ARGOCD_PORT_FORWARD}:80)`;
+    const argo = releaseLocation(cfg, "argoCd");
+    if (cfg.isProd) return `http://127.0.0.1:${ARGOCD_PORT_FORWARD} (kubectl -n ${argo.namespace} port-forward svc/${argo.name}-server ${ARGOCD_PORT_FORWARD}:80)`;
     return metal.nodes.apply((nodes) => `http://${serverAddress(nodes)}:${ARGOCD_NODE_PORT}`);
 }
 

@@ -40,6 +40,18 @@ export function vaultLocation(cfg: LabConfig): VaultLocation {
     return { kind: "outside", address: cfg.vaultAddress! };
 }
 
+/** Where each chart's release lives: prod's existing ones where they are, the program's own by naming.ts. */
+const DEFAULT_NAMESPACES: Record<ChartKey, string> = {
+    longhorn: shared.longhornNamespace,
+    vault: shared.vaultNamespace,
+    vaultSecretsOperator: shared.vsoNamespace,
+    argoCd: shared.argoCdNamespace,
+};
+
+export function releaseLocation(cfg: LabConfig, key: ChartKey): { namespace: string; name: string } {
+    return cfg.existing?.releases[key] ?? { namespace: DEFAULT_NAMESPACES[key], name: shared.releases[key] };
+}
+
 /** Longhorn runs where there are real (or virtual) disks and three nodes; not on k3d. */
 export function hasLonghorn(cfg: LabConfig): boolean {
     return cfg.mode !== "k3d";
