@@ -1,10 +1,13 @@
 // Every script of components/metal/scripts runs here against fake tools (see
 // metal-harness.ts): the calls it makes, idempotence (a second run changes nothing), and a
-// clear failure when a tool is missing or fails.
+// clear failure when a tool is missing or fails. The laptop-side ones (k3d-*, multipass-*) run
+// under every laptop shell (test/helpers/shells.ts: the machine's bash, and macOS's bash 3.2 with
+// original-awk as awk); the host-side ones under the machine's bash only.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { fails, ok, RunResult, Sandbox } from "./metal-harness";
+import { describeInShells } from "./helpers/shells";
 
 const K3S = "v1.34.3+k3s1";
 const OLD_K3S = "v1.33.5+k3s1";
@@ -12,7 +15,7 @@ const K3S_IMAGE = "rancher/k3s:v1.34.3-k3s1";
 
 const called = (r: RunResult, prefix: string) => r.calls.filter((c) => c.startsWith(prefix));
 
-describe("metal scripts (fake tools)", function () {
+describeInShells("metal laptop-side scripts (fake tools)", function () {
     this.timeout(30_000);
     let sb: Sandbox;
     beforeEach(() => {
@@ -317,6 +320,16 @@ describe("metal scripts (fake tools)", function () {
             fails(sb.run("multipass-vm-delete.sh", { VM_NAME: "pi1" }), "required tool 'multipass'");
         });
     });
+});
+
+// Host-side scripts: they run on the Pis and the VMs (Linux), over SSH, never on the laptop.
+describe("metal host-side scripts (fake tools)", function () {
+    this.timeout(30_000);
+    let sb: Sandbox;
+    beforeEach(() => {
+        sb = new Sandbox();
+    });
+    afterEach(() => sb.cleanup());
 
     describe("k3s-install.sh", () => {
         const dirs = () => ({ K3S_CONFIG_DIR: sb.path("etc-rancher-k3s"), K3S_DATA_DIR: sb.path("var-lib-rancher-k3s") });

@@ -11,3 +11,11 @@ fake_fails() {
     case " ${FAKE_FAIL:-} " in *" $1 "*) return 0 ;; esac
     return 1
 }
+# The SHA-256 of stdin, hex: sha256sum where the machine has it (Linux), shasum -a 256 (macOS).
+fake_sha256() {
+    if command -v sha256sum >/dev/null 2>&1; then
+        sha256sum | cut -d' ' -f1
+    else
+        shasum -a 256 | cut -d' ' -f1
+    fi
+}
