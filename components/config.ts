@@ -64,7 +64,15 @@ export interface K3dSpec {
     vaultPort: number;
     /** Seconds `k3d cluster create --wait` may take. */
     waitTimeoutSeconds: number;
+    /**
+     * The laptop's Docker runtime, for k3d's DNS fix (K3D_FIX_DNS): auto lets k3d decide;
+     * docker-desktop forces it on, colima forces it off (components/metal/README.md).
+     */
+    dockerRuntime: DockerRuntime;
 }
+
+export const DOCKER_RUNTIMES = ["auto", "docker-desktop", "colima"] as const;
+export type DockerRuntime = (typeof DOCKER_RUNTIMES)[number];
 
 export interface BackupSpec {
     bucket: string;
@@ -439,12 +447,13 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
             cfg.vmImage = r.string("vmImage", values.vmImage, /^\d\d\.\d\d$/, "a pinned Ubuntu release such as 24.04 (not an alias like lts)");
         }
     } else {
-        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "vaultPort", "waitTimeoutSeconds"]);
+        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "vaultPort", "waitTimeoutSeconds", "dockerRuntime"]);
         cfg.k3d = {
             clusterName: k.clusterName === undefined ? "lab" : r.string("k3d.clusterName", k.clusterName, KEBAB, "a kebab-case cluster name"),
             apiPort: k.apiPort === undefined ? 6550 : r.int("k3d.apiPort", k.apiPort, 1024, 65535),
             vaultPort: k.vaultPort === undefined ? 8200 : r.int("k3d.vaultPort", k.vaultPort, 1024, 65535),
             waitTimeoutSeconds: k.waitTimeoutSeconds === undefined ? 180 : r.int("k3d.waitTimeoutSeconds", k.waitTimeoutSeconds, 10, 3600),
+            dockerRuntime: k.dockerRuntime === undefined ? "auto" : r.oneOf("k3d.dockerRuntime", k.dockerRuntime, DOCKER_RUNTIMES),
         };
         for (const key of ["hosts", "vms", "dataHost", "sshUser", "k3sToken", "vmImage"]) forbid(key, "k3d mode has no SSH hosts");
     }

@@ -42,6 +42,9 @@ describe("config: one typed, validated loader", () => {
     it("rejects an unknown key under the project namespace (a typo never falls back to a default)", () => {
         expectConfigError("sandbox-k3d", { "homelab:k3dd": { apiPort: 1 } }, '"homelab:k3dd"', "no such key", "Pulumi.sandbox-k3d.yaml");
         expectConfigError("sandbox-k3d", { "homelab:k3d": { apiPrt: 7000 } }, '"homelab:k3d.apiPrt"', "no such key");
+        expectConfigError("sandbox-k3d", { "homelab:k3d": { dockerRuntime: "orbstack" } }, '"homelab:k3d.dockerRuntime"', "one of auto, docker-desktop, colima");
+        assert.equal(parseConfig("sandbox-k3d", raw("sandbox-k3d")).k3d!.dockerRuntime, "auto");
+        assert.equal(parseConfig("sandbox-k3d", raw("sandbox-k3d", { "homelab:k3d": { dockerRuntime: "colima" } })).k3d!.dockerRuntime, "colima");
         const apps = projectApps();
         apps.erp.pubilc = true;
         expectConfigError("prod", { "homelab:apps": apps }, '"homelab:apps.erp.pubilc"', "no such key", "Pulumi.yaml");

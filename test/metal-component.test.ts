@@ -266,14 +266,25 @@ describe("metal component (mocks)", function () {
             const raw = cluster.raw as any;
             assert.equal(b.get("metal-k3d").type, "lab:metal:K3dCluster");
             assert.equal(cluster.type, "command:local:Command");
-            assert.deepEqual(raw.environment, { CLUSTER_NAME: "lab", K3S_IMAGE: "rancher/k3s:v1.34.3-k3s1", API_PORT: "6550", WAIT_TIMEOUT: "180", NODE_PORTS: "8200:30820" });
-            assert.deepEqual(raw.triggers, ["lab", "rancher/k3s:v1.34.3-k3s1", 6550, "8200:30820"]);
+            assert.deepEqual(raw.environment, { CLUSTER_NAME: "lab", K3S_IMAGE: "rancher/k3s:v1.34.3-k3s1", API_PORT: "6550", WAIT_TIMEOUT: "180", NODE_PORTS: "8200:30820", FIX_DNS: "" });
+            assert.deepEqual(raw.triggers, ["lab", "rancher/k3s:v1.34.3-k3s1", 6550, "8200:30820", ""]);
             assert.equal(cluster.deleteBeforeReplace, true);
             assert.ok(raw.create.includes('--k3s-arg "--disable=traefik@server:*"'));
             assert.ok(raw.create.includes('--api-port "127.0.0.1:$API_PORT"'));
             assert.ok(raw.create.includes("--kubeconfig-update-default=false --kubeconfig-switch-context=false"));
             assert.match(raw.create, /--wait --timeout "\$\{WAIT_TIMEOUT\}s"/);
             assert.match(raw.delete, /k3d cluster delete "\$CLUSTER_NAME"/);
+        });
+
+        it("leaves k3d's DNS fix to k3d unless the stack names its Docker runtime (k3d-io/k3d v5.9.0 pkg/types/fixes/fixes.go)", async () => {
+            assert.equal((b.get("metal-k3d-cluster").raw as any).environment.FIX_DNS, "", "auto: K3D_FIX_DNS is not set");
+            for (const [runtime, value] of [["docker-desktop", "1"], ["colima", "0"]] as const) {
+                const other = await build("sandbox-k3d", (cfg) => { cfg.k3d!.dockerRuntime = runtime; });
+                const raw = other.get("metal-k3d-cluster").raw as any;
+                assert.equal(raw.environment.FIX_DNS, value, runtime);
+                assert.equal(raw.triggers[4], value, `${runtime}: the fix is set up at creation, so a change recreates the cluster`);
+            }
+            b = await build("sandbox-k3d");
         });
 
         it("runs Postgres and Gitea as containers on the cluster network, after the cluster, in parallel", () => {

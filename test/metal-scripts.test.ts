@@ -47,6 +47,43 @@ describeInShells("metal laptop-side scripts (fake tools)", function () {
             fails(sb.run("k3d-cluster-create.sh", { ...env, NODE_PORTS: "vault" }), "NODE_PORTS entry 'vault' is not <laptop port>:<NodePort>");
         });
 
+        // k3d-io/k3d v5.9.0 pkg/types/fixes/fixes.go (PRs 1584/1595): with K3D_FIX_DNS unset the
+        // DNS fix is on except on a runtime named "colima"; a value set overrides that. The fake
+        // k3d decides the same way and records it.
+        const dnsFix = () => fs.readFileSync(sb.path("state", "k3d", "lab", "dns-fix"), "utf8").trim();
+        const runtimeName = (n: string) => {
+            fs.mkdirSync(sb.path("state", "docker"), { recursive: true });
+            fs.writeFileSync(sb.path("state", "docker", "runtime-name"), `${n}\n`);
+        };
+
+        it("leaves k3d's DNS fix to k3d by default: on for Docker Desktop, off on Colima", () => {
+            const r = ok(sb.run("k3d-cluster-create.sh", { ...env, FIX_DNS: "" }));
+            assert.match(r.stderr, /k3d's DNS fix: left to k3d/);
+            assert.equal(dnsFix(), "on");
+            ok(sb.run("k3d-cluster-delete.sh", { CLUSTER_NAME: "lab" }));
+            runtimeName("colima");
+            ok(sb.run("k3d-cluster-create.sh", env));
+            assert.equal(dnsFix(), "off", "k3d 5.9.0 skips the fix on Colima by itself");
+        });
+
+        it("forces the DNS fix off where the stack says Colima, even where k3d would not detect it (a profile)", () => {
+            runtimeName("colima-work");
+            ok(sb.run("k3d-cluster-create.sh", env));
+            assert.equal(dnsFix(), "on", "left to k3d, a Colima profile named colima-work gets the fix that breaks its DNS");
+            ok(sb.run("k3d-cluster-delete.sh", { CLUSTER_NAME: "lab" }));
+            const r = ok(sb.run("k3d-cluster-create.sh", { ...env, FIX_DNS: "0" }));
+            assert.match(r.stderr, /K3D_FIX_DNS=0/);
+            assert.equal(dnsFix(), "off");
+        });
+
+        it("forces the DNS fix on where the stack says Docker Desktop, and refuses another value", () => {
+            ok(sb.run("k3d-cluster-create.sh", { ...env, FIX_DNS: "1" }));
+            assert.equal(dnsFix(), "on");
+            ok(sb.run("k3d-cluster-delete.sh", { CLUSTER_NAME: "lab" }));
+            const r = fails(sb.run("k3d-cluster-create.sh", { ...env, FIX_DNS: "yes" }), "FIX_DNS 'yes' must be 1, 0 or empty");
+            assert.equal(called(r, "k3d cluster create").length, 0);
+        });
+
         it("is idempotent: a second run changes nothing", () => {
             ok(sb.run("k3d-cluster-create.sh", env));
             const r = ok(sb.run("k3d-cluster-create.sh", env));
