@@ -47,6 +47,11 @@ export interface HostSpec {
     hostname?: string;
     address: string;
     role: Role;
+    /**
+     * The host's SSH public host key, `<type> <base64> [comment]` (a line of `ssh-keyscan`
+     * output without the host name): the command provider accepts this key only.
+     */
+    hostKey: string;
 }
 
 export interface VmSpec {
@@ -158,6 +163,25 @@ const SIZE = /^[1-9]\d*[KMG]$/;
 const K3S_VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 const SEMVER = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
 const IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$/;
+const HOST_KEY_TYPES = [
+    "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa",
+] as const;
+const HOST_KEY = /^(\S+) ([A-Za-z0-9+/]+={0,2})( [^\r\n]*)?$/;
+
+/**
+ * Whether a line is an OpenSSH public key as the command provider reads a hostKey: it hands it
+ * to golang.org/x/crypto/ssh ParseAuthorizedKey (pulumi/pulumi-command v1.2.1,
+ * provider/pkg/provider/remote/connection.go). Checked here: a host key type, and base64 whose
+ * wire format starts with that same type name (RFC 4253 6.6: string type, then the key).
+ */
+export function isOpenSshPublicKey(line: string): boolean {
+    const m = HOST_KEY.exec(line);
+    if (!m || !(HOST_KEY_TYPES as readonly string[]).includes(m[1])) return false;
+    const blob = Buffer.from(m[2], "base64");
+    if (blob.length < 4 + m[1].length || blob.toString("base64") !== m[2]) return false;
+    const n = blob.readUInt32BE(0);
+    return n === m[1].length && blob.subarray(4, 4 + n).toString("latin1") === m[1] && blob.length > 4 + n;
+}
 
 /** A small validating reader that knows the stack and the key path it is at. */
 class Reader {
@@ -340,13 +364,18 @@ function readVersions(r: Reader, v: unknown): Versions {
 function readHosts(r: Reader, v: unknown): HostSpec[] {
     const hosts = r.array("hosts", v, 1).map((h, i) => {
         const k = `hosts[${i}]`;
-        const o = r.object(k, h, ["name", "hostname", "address", "role"]);
-        return {
+        const o = r.object(k, h, ["name", "hostname", "address", "role", "hostKey"]);
+        const host = {
             name: r.string(`${k}.name`, o.name, KEBAB, "a kebab-case host name"),
             hostname: o.hostname === undefined ? undefined : r.string(`${k}.hostname`, o.hostname, HOSTNAME, "a DNS hostname"),
             address: r.string(`${k}.address`, o.address, IPV4, "an IPv4 address such as 192.168.1.10"),
             role: r.oneOf(`${k}.role`, o.role, ["server", "agent"] as const),
         };
+        const expected = `the host's SSH public host key on one line, "<type> <base64> [comment]" with type one of ${HOST_KEY_TYPES.join(", ")}: ` +
+            "the output of `ssh-keyscan -t ed25519 <address>` without the leading address";
+        const hostKey = r.string(`${k}.hostKey`, o.hostKey, undefined, expected);
+        if (!isOpenSshPublicKey(hostKey)) r.fail(`${k}.hostKey`, hostKey, expected);
+        return { ...host, hostKey };
     });
     r.unique("hosts", hosts.map((h) => h.name), "host name");
     r.unique("hosts", hosts.map((h) => h.address), "host address");
