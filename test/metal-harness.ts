@@ -3,7 +3,9 @@
 // their state in folders), and only a fixed set of real base utilities after them, so the
 // machine's own docker or curl can never be reached.
 // Other layers reuse it with their own fakes and scripts folders (SandboxOptions); the
-// defaults are the metal layer's.
+// defaults are the metal layer's. A sandbox runs its scripts with the shell of the running
+// describeInShells block (test/helpers/shells.ts), its shims (awk -> original-awk for bash 3.2)
+// first on PATH.
 import { spawnSync } from "child_process";
 import { strict as assert } from "assert";
 import * as fs from "fs";

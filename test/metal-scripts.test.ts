@@ -621,9 +621,15 @@ describe("metal host-side scripts (fake tools)", function () {
         });
     });
 
-    it("every script in components/metal/scripts has tests here", () => {
+    it("every script in components/metal/scripts has tests here; the laptop-side ones under every laptop shell", () => {
         const scripts = fs.readdirSync(path.join(__dirname, "..", "components", "metal", "scripts")).filter((f) => f.endsWith(".sh")).sort();
         const source = fs.readFileSync(__filename, "utf8");
         for (const s of scripts) assert.ok(source.includes(`sb.run("${s}"`), `no test runs ${s}`);
+        // Laptop-side: the scripts of command.local.Command (k3d.ts, multipass.ts), run by the operator's bash.
+        const local = ["k3d.ts", "multipass.ts"].flatMap((f) =>
+            [...fs.readFileSync(path.join(__dirname, "..", "components", "metal", f), "utf8").matchAll(/readScript\("([^"]+)"\)/g)].map((m) => m[1]));
+        assert.ok(local.length >= 7, local.join(", "));
+        const laptopBlock = source.slice(source.indexOf("describeInShells("), source.indexOf("// Host-side scripts"));
+        for (const s of local) assert.ok(laptopBlock.includes(`sb.run("${s}"`), `${s} runs on the laptop but is not tested under describeInShells`);
     });
 });
