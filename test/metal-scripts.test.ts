@@ -420,11 +420,14 @@ describe("metal host-side scripts (fake tools)", function () {
 
         // k3s writes its packaged manifests (local-storage.yaml: local-path, the default
         // StorageClass) into server/manifests at every start, and deletes and uninstalls those
-        // it is told to --disable: k3s-io/k3s pkg/deploy/stage.go (Stage skips the disabled
-        // ones) and pkg/cli/cmds/server.go (the --disable flag, valid items include
-        // local-storage), k3s-io/docs docs/installation/packaged-components.md ("re-written to
-        // disk whenever K3s is started"; "Disabled AddOns are actively uninstalled"). The fake
-        // installer and systemctl stage them the same way (test/fakes/_common.sh).
+        // it is told to --disable: k3s-io/k3s pkg/deploy/stage.go (Stage writes every packaged
+        // manifest but the skipped ones), pkg/server/server.go (stageFiles runs at every server
+        // start) and pkg/cli/cmds/stage.go (DisableItems, which include local-storage); and
+        // k3s-io/docs docs/installation/packaged-components.md ("re-written to disk whenever K3s
+        // is started"; "Disabled AddOns are actively uninstalled"). Read in the stored index: its
+        // versions of these files, not the v1.34.3+k3s1 tag (the repository's snapshot is over
+        // the fetch limit). The fake installer and systemctl stage them the same way
+        // (test/fakes/_common.sh).
         const manifests = () => fs.readdirSync(sb.path("var-lib-rancher-k3s", "server", "manifests")).sort();
         const restartK3s = (env: Record<string, string>) => {
             const r = spawnSync(path.join(sb.bin, "systemctl"), ["restart", "k3s"], {

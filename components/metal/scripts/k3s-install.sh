@@ -60,8 +60,9 @@ case "$K3S_ROLE" in
 esac
 for item in $K3S_DISABLE; do
     case "$item" in
-        coredns | servicelb | traefik | local-storage | metrics-server | runtimes) ;;
-        *) die "K3S_DISABLE item '$item' is not a packaged k3s component (coredns, servicelb, traefik, local-storage, metrics-server, runtimes)" ;;
+        # k3s's DisableItems (pkg/cli/cmds/stage.go): runtimes in some releases, snapshot-controller in others
+        coredns | servicelb | traefik | local-storage | metrics-server | runtimes | snapshot-controller) ;;
+        *) die "K3S_DISABLE item '$item' is not a packaged k3s component (coredns, servicelb, traefik, local-storage, metrics-server, runtimes, snapshot-controller)" ;;
     esac
 done
 if [ "$K3S_ROLE" = agent ] && [ -z "$K3S_SERVER_URL" ]; then
