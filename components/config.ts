@@ -58,6 +58,11 @@ export interface HostSpec {
     hostname?: string;
     address: string;
     role: Role;
+    /**
+     * The host's SSH public host key, `<type> <base64> [comment]` (a line of `ssh-keyscan`
+     * output without the host name): the command provider accepts this key only.
+     */
+    hostKey: string;
 }
 
 export interface VmSpec {
@@ -77,7 +82,15 @@ export interface K3dSpec {
     argoCdPort: number;
     /** Seconds `k3d cluster create --wait` may take. */
     waitTimeoutSeconds: number;
+    /**
+     * The laptop's Docker runtime, for k3d's DNS fix (K3D_FIX_DNS): auto lets k3d decide;
+     * docker-desktop forces it on, colima forces it off (components/metal/README.md).
+     */
+    dockerRuntime: DockerRuntime;
 }
+
+export const DOCKER_RUNTIMES = ["auto", "docker-desktop", "colima"] as const;
+export type DockerRuntime = (typeof DOCKER_RUNTIMES)[number];
 
 export interface BackupSpec {
     bucket: string;
@@ -214,6 +227,25 @@ const SIZE = /^[1-9]\d*[KMG]$/;
 const K3S_VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 const SEMVER = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
 const IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$/;
+const HOST_KEY_TYPES = [
+    "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa",
+] as const;
+const HOST_KEY = /^(\S+) ([A-Za-z0-9+/]+={0,2})( [^\r\n]*)?$/;
+
+/**
+ * Whether a line is an OpenSSH public key as the command provider reads a hostKey: it hands it
+ * to golang.org/x/crypto/ssh ParseAuthorizedKey (pulumi/pulumi-command v1.2.1,
+ * provider/pkg/provider/remote/connection.go). Checked here: a host key type, and base64 whose
+ * wire format starts with that same type name (RFC 4253 6.6: string type, then the key).
+ */
+export function isOpenSshPublicKey(line: string): boolean {
+    const m = HOST_KEY.exec(line);
+    if (!m || !(HOST_KEY_TYPES as readonly string[]).includes(m[1])) return false;
+    const blob = Buffer.from(m[2], "base64");
+    if (blob.length < 4 + m[1].length || blob.toString("base64") !== m[2]) return false;
+    const n = blob.readUInt32BE(0);
+    return n === m[1].length && blob.subarray(4, 4 + n).toString("latin1") === m[1] && blob.length > 4 + n;
+}
 
 /** Marks a value the operator must still replace with the real one (a fact the seeds do not state). */
 export const PLACEHOLDER_MARK = "REPLACE-ME";
@@ -418,13 +450,18 @@ function readVersions(r: Reader, v: unknown): Versions {
 function readHosts(r: Reader, v: unknown): HostSpec[] {
     const hosts = r.array("hosts", v, 1).map((h, i) => {
         const k = `hosts[${i}]`;
-        const o = r.object(k, h, ["name", "hostname", "address", "role"]);
-        return {
+        const o = r.object(k, h, ["name", "hostname", "address", "role", "hostKey"]);
+        const host = {
             name: r.string(`${k}.name`, o.name, KEBAB, "a kebab-case host name"),
             hostname: o.hostname === undefined ? undefined : r.string(`${k}.hostname`, o.hostname, HOSTNAME, "a DNS hostname"),
             address: r.string(`${k}.address`, o.address, IPV4, "an IPv4 address such as 192.168.1.10"),
             role: r.oneOf(`${k}.role`, o.role, ["server", "agent"] as const),
         };
+        const expected = `the host's SSH public host key on one line, "<type> <base64> [comment]" with type one of ${HOST_KEY_TYPES.join(", ")}: ` +
+            "the output of `ssh-keyscan -t ed25519 <address>` without the leading address";
+        const hostKey = r.string(`${k}.hostKey`, o.hostKey, undefined, expected);
+        if (!isOpenSshPublicKey(hostKey)) r.fail(`${k}.hostKey`, hostKey, expected);
+        return { ...host, hostKey };
     });
     r.unique("hosts", hosts.map((h) => h.name), "host name");
     r.unique("hosts", hosts.map((h) => h.address), "host address");
@@ -563,13 +600,14 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
             cfg.vmImage = r.string("vmImage", values.vmImage, /^\d\d\.\d\d$/, "a pinned Ubuntu release such as 24.04 (not an alias like lts)");
         }
     } else {
-        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "vaultPort", "argoCdPort", "waitTimeoutSeconds"]);
+        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "vaultPort", "argoCdPort", "waitTimeoutSeconds", "dockerRuntime"]);
         cfg.k3d = {
             clusterName: k.clusterName === undefined ? "lab" : r.string("k3d.clusterName", k.clusterName, KEBAB, "a kebab-case cluster name"),
             apiPort: k.apiPort === undefined ? 6550 : r.int("k3d.apiPort", k.apiPort, 1024, 65535),
             vaultPort: k.vaultPort === undefined ? 8200 : r.int("k3d.vaultPort", k.vaultPort, 1024, 65535),
             argoCdPort: k.argoCdPort === undefined ? 8080 : r.int("k3d.argoCdPort", k.argoCdPort, 1024, 65535),
             waitTimeoutSeconds: k.waitTimeoutSeconds === undefined ? 180 : r.int("k3d.waitTimeoutSeconds", k.waitTimeoutSeconds, 10, 3600),
+            dockerRuntime: k.dockerRuntime === undefined ? "auto" : r.oneOf("k3d.dockerRuntime", k.dockerRuntime, DOCKER_RUNTIMES),
         };
         for (const key of ["hosts", "vms", "dataHost", "sshUser", "k3sToken", "vmImage"]) forbid(key, "k3d mode has no SSH hosts");
     }

@@ -42,6 +42,9 @@ describe("config: one typed, validated loader", () => {
     it("rejects an unknown key under the project namespace (a typo never falls back to a default)", () => {
         expectConfigError("sandbox-k3d", { "homelab:k3dd": { apiPort: 1 } }, '"homelab:k3dd"', "no such key", "Pulumi.sandbox-k3d.yaml");
         expectConfigError("sandbox-k3d", { "homelab:k3d": { apiPrt: 7000 } }, '"homelab:k3d.apiPrt"', "no such key");
+        expectConfigError("sandbox-k3d", { "homelab:k3d": { dockerRuntime: "orbstack" } }, '"homelab:k3d.dockerRuntime"', "one of auto, docker-desktop, colima");
+        assert.equal(parseConfig("sandbox-k3d", raw("sandbox-k3d")).k3d!.dockerRuntime, "auto");
+        assert.equal(parseConfig("sandbox-k3d", raw("sandbox-k3d", { "homelab:k3d": { dockerRuntime: "colima" } })).k3d!.dockerRuntime, "colima");
         const apps = projectApps();
         apps.erp.pubilc = true;
         expectConfigError("prod", { "homelab:apps": apps }, '"homelab:apps.erp.pubilc"', "no such key", "Pulumi.yaml");
@@ -88,6 +91,15 @@ describe("config: one typed, validated loader", () => {
     it("rejects values of the wrong shape, naming what was expected", () => {
         expectConfigError("prod", { "homelab:hosts": [{ name: "pi1", address: "192.168.1.300", role: "server" }] }, '"homelab:hosts[0].address"', "IPv4");
         expectConfigError("prod", { "homelab:dataHost": "pi9" }, '"homelab:dataHost"', "one of the hosts (pi1, pi2, pi3)");
+        // Every prod host pins its SSH host key, in the form the command provider parses
+        // (golang.org/x/crypto/ssh ParseAuthorizedKey, pulumi/pulumi-command v1.2.1 connection.go).
+        const host = { name: "pi1", address: "192.168.1.201", role: "server" };
+        expectConfigError("prod", { "homelab:hosts": [host] }, '"homelab:hosts[0].hostKey" is nothing', "ssh-keyscan -t ed25519");
+        for (const bad of ["192.168.1.201 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk6tM1aCzqAxfPkaGqF4fd8m8pq6KQkS5bbq0yV3rX8", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ", "ssh-ed25519 not-base64!", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"]) {
+            expectConfigError("prod", { "homelab:hosts": [{ ...host, hostKey: bad }] }, '"homelab:hosts[0].hostKey"', "ssh-keyscan");
+        }
+        const ok = parseConfig("prod", raw("prod", { "homelab:hosts": [{ ...host, hostKey: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk6tM1aCzqAxfPkaGqF4fd8m8pq6KQkS5bbq0yV3rX8 root@pi1` }], "homelab:dataHost": "pi1" }));
+        assert.equal(ok.hosts![0].hostKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk6tM1aCzqAxfPkaGqF4fd8m8pq6KQkS5bbq0yV3rX8 root@pi1");
         expectConfigError("sandbox-vms", { "homelab:vmImage": "lts" }, '"homelab:vmImage"', "not an alias");
         expectConfigError("sandbox-k3d", { "homelab:mode": "docker" }, '"homelab:mode"', "one of hosts, k3d, multipass");
         expectConfigError("sandbox-k3d", { "homelab:zone": "example.org" }, '"homelab:zone"', "sandboxes have no edge");

@@ -16,6 +16,9 @@ const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore: () =
 
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const VM_ADDRESSES: Record<string, string> = { pi1: "192.168.64.11", pi2: "192.168.64.12", pi3: "192.168.64.13" };
+/** What each VM's launch prints after its address: its SSH host key. */
+const VM_HOST_KEYS: Record<string, string> = Object.fromEntries(["pi1", "pi2", "pi3"].map((vm, i) =>
+    [vm, `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, i + 7)]).toString("base64")}`]));
 const K3S = "v1.34.3+k3s1";
 
 interface Rec {
@@ -33,7 +36,7 @@ interface Rec {
 /** What the mocked command provider prints: an address for a VM, a token, a kubeconfig, a password. */
 function mockStdout(name: string): string {
     const vm = /-vm-(pi\d)$/.exec(name);
-    if (vm) return `some progress\n${VM_ADDRESSES[vm[1]]}\n`;
+    if (vm) return `some progress\n${VM_ADDRESSES[vm[1]]}\n${VM_HOST_KEYS[vm[1]]}\n`;
     if (/-k3s-pi1$/.test(name)) return "K10mock::server:token\n";
     if (/-kubeconfig$/.test(name)) return "apiVersion: v1\nclusters: []\n";
     if (/-(data|postgres)$/.test(name)) return "mock-admin-password\n";
@@ -179,11 +182,29 @@ describe("metal component (mocks)", function () {
             assert.equal(unwrap(raw.connection).host, "192.168.64.11");
             assert.equal(unwrap(raw.connection).user, "ubuntu");
             assert.equal(unwrap(raw.connection).privateKey, undefined, "no private key: the ssh-agent authenticates");
-            assert.match(raw.create, /^sudo -n env K3S_PRINT_TOKEN='1' K3S_ROLE='server' K3S_TOKEN_STDIN='0' K3S_VERSION='v1\.34\.3\+k3s1' NODE_IP='192\.168\.64\.11' NODE_NAME='pi1' bash -c '#!\/usr\/bin\/env bash/);
+            assert.match(raw.create, /^sudo -n env K3S_DISABLE='traefik local-storage' K3S_PRINT_TOKEN='1' K3S_ROLE='server' K3S_TOKEN_STDIN='0' K3S_VERSION='v1\.34\.3\+k3s1' NODE_IP='192\.168\.64\.11' NODE_NAME='pi1' bash -c '#!\/usr\/bin\/env bash/);
             assert.equal(raw.update, raw.create, "an update re-runs the idempotent install");
             assert.equal(raw.delete, undefined, "destroying the stack never uninstalls k3s");
             assert.ok(server.secretOutputs.includes("stdout"));
             assert.equal(raw.logging, "stderr");
+        });
+
+        it("pins each VM's SSH host key, learnt at its launch, on every SSH command to it", () => {
+            const byHost: Record<string, string[]> = {
+                pi1: ["metal-vms-hosts-k3s-pi1", "metal-vms-hosts-kubeconfig"],
+                pi2: ["metal-vms-hosts-k3s-pi2", "metal-vms-hosts-data"],
+                pi3: ["metal-vms-hosts-k3s-pi3"],
+            };
+            for (const [vm, names] of Object.entries(byHost)) {
+                for (const name of names) {
+                    const c = unwrap((b.get(name).raw as any).connection);
+                    assert.equal(c.hostKey, VM_HOST_KEYS[vm], `${name} trusts ${vm}'s key only`);
+                    assert.ok(b.commandDeps(name).includes(`metal-vms-vm-${vm}`), `${name} waits for the launch that reads the key`);
+                }
+            }
+            const remote = b.commands().filter((c) => c.type === "command:remote:Command");
+            assert.equal(remote.length, 5);
+            for (const c of remote) assert.ok(unwrap((c.raw as any).connection).hostKey, `${c.name} has a hostKey`);
         });
 
         it("installs the two agents in parallel, each depending on the server only", () => {
@@ -266,14 +287,25 @@ describe("metal component (mocks)", function () {
             const raw = cluster.raw as any;
             assert.equal(b.get("metal-k3d").type, "lab:metal:K3dCluster");
             assert.equal(cluster.type, "command:local:Command");
-            assert.deepEqual(raw.environment, { CLUSTER_NAME: "lab", K3S_IMAGE: "rancher/k3s:v1.34.3-k3s1", API_PORT: "6550", WAIT_TIMEOUT: "180", NODE_PORTS: "8080:30880 8200:30820" });
-            assert.deepEqual(raw.triggers, ["lab", "rancher/k3s:v1.34.3-k3s1", 6550, "8080:30880 8200:30820"]);
+            assert.deepEqual(raw.environment, { CLUSTER_NAME: "lab", K3S_IMAGE: "rancher/k3s:v1.34.3-k3s1", API_PORT: "6550", WAIT_TIMEOUT: "180", NODE_PORTS: "8080:30880 8200:30820", FIX_DNS: "" });
+            assert.deepEqual(raw.triggers, ["lab", "rancher/k3s:v1.34.3-k3s1", 6550, "8080:30880 8200:30820", ""]);
             assert.equal(cluster.deleteBeforeReplace, true);
             assert.ok(raw.create.includes('--k3s-arg "--disable=traefik@server:*"'));
             assert.ok(raw.create.includes('--api-port "127.0.0.1:$API_PORT"'));
             assert.ok(raw.create.includes("--kubeconfig-update-default=false --kubeconfig-switch-context=false"));
             assert.match(raw.create, /--wait --timeout "\$\{WAIT_TIMEOUT\}s"/);
             assert.match(raw.delete, /k3d cluster delete "\$CLUSTER_NAME"/);
+        });
+
+        it("leaves k3d's DNS fix to k3d unless the stack names its Docker runtime (k3d-io/k3d v5.9.0 pkg/types/fixes/fixes.go)", async () => {
+            assert.equal((b.get("metal-k3d-cluster").raw as any).environment.FIX_DNS, "", "auto: K3D_FIX_DNS is not set");
+            for (const [runtime, value] of [["docker-desktop", "1"], ["colima", "0"]] as const) {
+                const other = await build("sandbox-k3d", (cfg) => { cfg.k3d!.dockerRuntime = runtime; });
+                const raw = other.get("metal-k3d-cluster").raw as any;
+                assert.equal(raw.environment.FIX_DNS, value, runtime);
+                assert.equal(raw.triggers[4], value, `${runtime}: the fix is set up at creation, so a change recreates the cluster`);
+            }
+            b = await build("sandbox-k3d");
         });
 
         it("runs Postgres and Gitea as containers on the cluster network, after the cluster, in parallel", () => {
@@ -334,11 +366,29 @@ describe("metal component (mocks)", function () {
                 assert.ok(raw.create.includes(`K3S_VERSION='${K3S}'`));
             }
             assert.equal(unwrap((b.get("metal-hosts-data").raw as any).connection).host, "192.168.1.202");
+            for (const name of ["metal-hosts-k3s-pi2", "metal-hosts-k3s-pi3"]) {
+                assert.doesNotMatch((b.get(name).raw as any).create.split(" bash -c ")[0], /K3S_DISABLE/, "--disable is a server flag");
+            }
             assert.equal(unwrap((b.get("metal-hosts-kubeconfig").raw as any).connection).host, "192.168.1.201");
             assert.equal(b.commands().filter((c) => c.type === "command:local:Command").length, 0, "prod runs nothing on the laptop");
             assert.deepEqual(b.commandDeps("metal-hosts-k3s-pi2"), ["metal-hosts-k3s-pi1"]);
             assert.deepEqual(b.commandDeps("metal-hosts-k3s-pi3"), ["metal-hosts-k3s-pi1"]);
             assert.deepEqual(b.commandDeps("metal-hosts-data"), []);
+        });
+
+        it("pins every prod SSH command to the host key of its host in Pulumi.prod.yaml", () => {
+            // Without connection.hostKey the command provider accepts any host key
+            // (pulumi/pulumi-command v1.2.1 provider/pkg/provider/remote/connection.go:
+            // ssh.InsecureIgnoreHostKey); with it, only that one (ssh.FixedHostKey).
+            const cfg = stackConfig("prod");
+            const keyOf = Object.fromEntries(cfg.hosts!.map((h) => [h.address, h.hostKey]));
+            const remote = b.commands().filter((c) => c.type === "command:remote:Command");
+            assert.equal(remote.length, 5);
+            for (const c of remote) {
+                const conn = unwrap((c.raw as any).connection);
+                assert.ok(conn.hostKey, `${c.name} has no hostKey`);
+                assert.equal(conn.hostKey, keyOf[conn.host], `${c.name} trusts ${conn.host}'s pinned key`);
+            }
         });
 
         it("exposes the prod data host's endpoints", () => {

@@ -3,25 +3,36 @@
 // their state in folders), and only a fixed set of real base utilities after them, so the
 // machine's own docker or curl can never be reached.
 // Other layers reuse it with their own fakes and scripts folders (SandboxOptions); the
-// defaults are the metal layer's.
+// defaults are the metal layer's. A sandbox runs its scripts with the shell of the running
+// describeInShells block (test/helpers/shells.ts), its shims (awk -> original-awk for bash 3.2)
+// first on PATH.
 import { spawnSync } from "child_process";
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SCRIPTS_DIR } from "../components/metal/scripts";
+import { currentShell, Shell } from "./helpers/shells";
 
 export const FAKES_DIR = path.join(__dirname, "fakes", "metal");
 /** What every fake sources: call recording and failure injection. */
 const COMMON_FAKE = path.join(__dirname, "fakes", "_common.sh");
 export const FAKE_TOOLS = ["multipass", "k3d", "docker", "curl", "systemctl", "uname"];
 
-/** Real utilities the scripts and the fakes use (and nothing else from the machine). */
+/**
+ * Real utilities the scripts and the fakes use (and nothing else from the machine): all of them
+ * exist on macOS too (BSD versions), so the harness itself needs no GNU-only tool.
+ */
 const BASE_TOOLS = [
     "bash", "sh", "env", "cat", "awk", "sed", "grep", "sort", "tail", "head", "tr", "od", "mktemp",
-    "rm", "mv", "cp", "chmod", "mkdir", "sha256sum", "sleep", "dirname", "basename", "wc", "cut",
-    "touch", "find", "id", "ls",
+    "rm", "mv", "cp", "chmod", "mkdir", "sleep", "dirname", "basename", "wc", "cut",
+    "touch", "find", "id", "ls", "cksum",
 ];
+/**
+ * Linked only where the machine has them: sha256sum is what the hosts (Linux) verify k3s
+ * downloads with (k3s-install.sh runs there, never on the laptop); macOS has no sha256sum.
+ */
+const OPTIONAL_BASE_TOOLS = ["sha256sum"];
 
 function which(tool: string): string {
     for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
@@ -48,6 +59,8 @@ export interface SandboxOptions {
     extraBaseTools?: string[];
     /** The prefix of the sandbox's temporary folder (default: metal-test-). */
     prefix?: string;
+    /** The shell the scripts run with (default: the running describeInShells block's, see test/helpers/shells.ts). */
+    shell?: Shell;
 }
 
 function whichOptional(tool: string): string | undefined {
@@ -67,8 +80,12 @@ export class Sandbox {
     readonly log: string;
     readonly fakesDir: string;
     readonly scriptsDir: string;
+    readonly shell: Shell;
+    /** Tools of the shell (awk -> original-awk under bash-3.2), first on PATH. */
+    readonly shim: string;
 
     constructor(opts: SandboxOptions = {}) {
+        this.shell = opts.shell ?? currentShell();
         this.fakesDir = opts.fakesDir ?? FAKES_DIR;
         this.scriptsDir = opts.scriptsDir ?? SCRIPTS_DIR;
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix ?? "metal-test-"));
@@ -77,7 +94,9 @@ export class Sandbox {
         this.state = path.join(this.dir, "state");
         this.home = path.join(this.dir, "home");
         this.log = path.join(this.dir, "calls.log");
-        for (const d of [this.bin, this.base, this.state, path.join(this.state, "bin"), this.home]) fs.mkdirSync(d, { recursive: true });
+        this.shim = path.join(this.dir, "shim");
+        for (const d of [this.bin, this.base, this.shim, this.state, path.join(this.state, "bin"), this.home]) fs.mkdirSync(d, { recursive: true });
+        for (const [tool, real] of Object.entries(this.shell.shims)) fs.symlinkSync(real, path.join(this.shim, tool));
         // Every fake sources the shared _common.sh from its own folder.
         const fakes = [COMMON_FAKE, ...fs.readdirSync(this.fakesDir).map((f) => path.join(this.fakesDir, f))];
         for (const f of fakes) {
@@ -85,9 +104,9 @@ export class Sandbox {
             fs.chmodSync(path.join(this.bin, path.basename(f)), 0o755);
         }
         for (const t of BASE_TOOLS) fs.symlinkSync(which(t), path.join(this.base, t));
-        for (const t of opts.extraBaseTools ?? []) {
+        for (const t of [...OPTIONAL_BASE_TOOLS, ...(opts.extraBaseTools ?? [])]) {
             const real = whichOptional(t);
-            if (real && !BASE_TOOLS.includes(t)) fs.symlinkSync(real, path.join(this.base, t));
+            if (real && !BASE_TOOLS.includes(t) && !fs.existsSync(path.join(this.base, t))) fs.symlinkSync(real, path.join(this.base, t));
         }
         fs.writeFileSync(this.log, "");
     }
@@ -122,13 +141,13 @@ export class Sandbox {
         return path.join(this.dir, ...parts);
     }
 
-    /** Runs a script of the scripts folder the way the command provider does: bash -c <content>. */
+    /** Runs a script of the scripts folder the way the command provider does: bash -c <content>, with the sandbox's shell. */
     run(script: string, env: Record<string, string> = {}, input?: string): RunResult {
         const content = fs.readFileSync(path.join(this.scriptsDir, script), "utf8");
         const before = fs.readFileSync(this.log, "utf8").length;
-        const r = spawnSync("/bin/bash", ["-c", content, script], {
+        const r = spawnSync(this.shell.bash, ["-c", content, script], {
             env: {
-                PATH: `${this.bin}:${path.join(this.state, "bin")}:${this.base}`,
+                PATH: `${this.shim}:${this.bin}:${path.join(this.state, "bin")}:${this.base}`,
                 HOME: this.home,
                 FAKE_STATE: this.state,
                 FAKE_LOG: this.log,

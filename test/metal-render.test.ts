@@ -8,9 +8,10 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import {
-    k3sImage, parseVmAddress, postgresDataPath, renderCloudInit, renderCompose, SSH_KEY_PLACEHOLDER,
+    k3sImage, parseVmLaunch, postgresDataPath, renderCloudInit, renderCompose, SSH_KEY_PLACEHOLDER,
 } from "../components/metal";
 import { remoteScriptCommand, shellQuote } from "../components/metal/scripts";
+import { isOpenSshPublicKey } from "../components/config";
 
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
 
@@ -68,18 +69,25 @@ describe("metal render and helpers", () => {
         });
     });
 
-    describe("parseVmAddress", () => {
-        it("takes the last line the launch script printed", () => {
-            assert.equal(parseVmAddress("pi1", "192.168.64.5\n"), "192.168.64.5");
-            assert.equal(parseVmAddress("pi1", "noise\n192.168.64.5"), "192.168.64.5");
+    describe("parseVmLaunch", () => {
+        const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk6tM1aCzqAxfPkaGqF4fd8m8pq6KQkS5bbq0yV3rX8";
+        it("takes the last two lines the launch script printed: the address, then the VM's host key", () => {
+            assert.deepEqual(parseVmLaunch("pi1", `192.168.64.5\n${KEY}\n`), { address: "192.168.64.5", hostKey: KEY });
+            assert.deepEqual(parseVmLaunch("pi1", `noise\n192.168.64.5\n${KEY}`), { address: "192.168.64.5", hostKey: KEY });
         });
-        it("fails naming the VM when the output is not an address", () => {
-            assert.throws(() => parseVmAddress("pi3", "launch failed"), /VM pi3: the launch script printed no IPv4 address/);
-            assert.throws(() => parseVmAddress("pi3", "300.1.1.1"), /VM pi3/);
+        it("fails naming the VM when the output is not an address and a host key", () => {
+            assert.throws(() => parseVmLaunch("pi3", "launch failed"), /VM pi3: the launch script printed no IPv4 address/);
+            assert.throws(() => parseVmLaunch("pi3", `300.1.1.1\n${KEY}`), /VM pi3/);
+            assert.throws(() => parseVmLaunch("pi3", "192.168.64.5\n"), /VM pi3: the launch script printed no SSH host key/);
+            assert.throws(() => parseVmLaunch("pi3", "192.168.64.5\nssh-ed25519 AAAA"), /VM pi3: the launch script printed no SSH host key/);
         });
-        it("maps an empty output (mocks, never a real run) to a name that never resolves", () => {
-            assert.equal(parseVmAddress("pi2", ""), "pi2.address-unknown.invalid");
-            assert.equal(parseVmAddress("pi2", undefined), "pi2.address-unknown.invalid");
+        it("maps an empty output (mocks, never a real run) to a name that never resolves and a key no host has", () => {
+            for (const out of ["", undefined]) {
+                const l = parseVmLaunch("pi2", out);
+                assert.equal(l.address, "pi2.address-unknown.invalid");
+                assert.match(l.hostKey, /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA{43} pi2\.host-key-unknown\.invalid$/);
+                assert.ok(isOpenSshPublicKey(l.hostKey));
+            }
         });
     });
 

@@ -1,10 +1,14 @@
 // Every script of components/metal/scripts runs here against fake tools (see
 // metal-harness.ts): the calls it makes, idempotence (a second run changes nothing), and a
-// clear failure when a tool is missing or fails.
+// clear failure when a tool is missing or fails. The laptop-side ones (k3d-*, multipass-*) run
+// under every laptop shell (test/helpers/shells.ts: the machine's bash, and macOS's bash 3.2 with
+// original-awk as awk); the host-side ones under the machine's bash only.
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { fails, ok, RunResult, Sandbox } from "./metal-harness";
+import { describeInShells } from "./helpers/shells";
 
 const K3S = "v1.34.3+k3s1";
 const OLD_K3S = "v1.33.5+k3s1";
@@ -12,7 +16,7 @@ const K3S_IMAGE = "rancher/k3s:v1.34.3-k3s1";
 
 const called = (r: RunResult, prefix: string) => r.calls.filter((c) => c.startsWith(prefix));
 
-describe("metal scripts (fake tools)", function () {
+describeInShells("metal laptop-side scripts (fake tools)", function () {
     this.timeout(30_000);
     let sb: Sandbox;
     beforeEach(() => {
@@ -42,6 +46,43 @@ describe("metal scripts (fake tools)", function () {
             sb.cleanup();
             sb = new Sandbox();
             fails(sb.run("k3d-cluster-create.sh", { ...env, NODE_PORTS: "vault" }), "NODE_PORTS entry 'vault' is not <laptop port>:<NodePort>");
+        });
+
+        // k3d-io/k3d v5.9.0 pkg/types/fixes/fixes.go (PRs 1584/1595): with K3D_FIX_DNS unset the
+        // DNS fix is on except on a runtime named "colima"; a value set overrides that. The fake
+        // k3d decides the same way and records it.
+        const dnsFix = () => fs.readFileSync(sb.path("state", "k3d", "lab", "dns-fix"), "utf8").trim();
+        const runtimeName = (n: string) => {
+            fs.mkdirSync(sb.path("state", "docker"), { recursive: true });
+            fs.writeFileSync(sb.path("state", "docker", "runtime-name"), `${n}\n`);
+        };
+
+        it("leaves k3d's DNS fix to k3d by default: on for Docker Desktop, off on Colima", () => {
+            const r = ok(sb.run("k3d-cluster-create.sh", { ...env, FIX_DNS: "" }));
+            assert.match(r.stderr, /k3d's DNS fix: left to k3d/);
+            assert.equal(dnsFix(), "on");
+            ok(sb.run("k3d-cluster-delete.sh", { CLUSTER_NAME: "lab" }));
+            runtimeName("colima");
+            ok(sb.run("k3d-cluster-create.sh", env));
+            assert.equal(dnsFix(), "off", "k3d 5.9.0 skips the fix on Colima by itself");
+        });
+
+        it("forces the DNS fix off where the stack says Colima, even where k3d would not detect it (a profile)", () => {
+            runtimeName("colima-work");
+            ok(sb.run("k3d-cluster-create.sh", env));
+            assert.equal(dnsFix(), "on", "left to k3d, a Colima profile named colima-work gets the fix that breaks its DNS");
+            ok(sb.run("k3d-cluster-delete.sh", { CLUSTER_NAME: "lab" }));
+            const r = ok(sb.run("k3d-cluster-create.sh", { ...env, FIX_DNS: "0" }));
+            assert.match(r.stderr, /K3D_FIX_DNS=0/);
+            assert.equal(dnsFix(), "off");
+        });
+
+        it("forces the DNS fix on where the stack says Docker Desktop, and refuses another value", () => {
+            ok(sb.run("k3d-cluster-create.sh", { ...env, FIX_DNS: "1" }));
+            assert.equal(dnsFix(), "on");
+            ok(sb.run("k3d-cluster-delete.sh", { CLUSTER_NAME: "lab" }));
+            const r = fails(sb.run("k3d-cluster-create.sh", { ...env, FIX_DNS: "yes" }), "FIX_DNS 'yes' must be 1, 0 or empty");
+            assert.equal(called(r, "k3d cluster create").length, 0);
         });
 
         it("is idempotent: a second run changes nothing", () => {
@@ -239,6 +280,8 @@ describe("metal scripts (fake tools)", function () {
 
     describe("multipass-vm-create.sh / multipass-vm-delete.sh", () => {
         const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk6tM1aCzqAxfPkaGqF4fd8m8pq6KQkS5bbq0yV3rX8 me@laptop";
+        /** The host key the fake multipass's VM has (its comment dropped by the script). */
+        const HOST_KEY = (vm: string) => `ssh-ed25519 ${`AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKeyOf${vm}`.padEnd(68, "A")}`;
         const cloudInit = "#cloud-config\nhostname: pi1\nssh_authorized_keys:\n  - __SSH_PUBLIC_KEY__\n";
         const env = () => ({
             VM_NAME: "pi1", VM_CPUS: "2", VM_MEMORY: "4G", VM_DISK: "20G", VM_IMAGE: "24.04",
@@ -255,7 +298,7 @@ describe("metal scripts (fake tools)", function () {
             assert.equal(called(r, "multipass").length, 0);
         });
 
-        it("launches the pinned image with the spec and the key, waits for cloud-init, prints the multipass-network address", () => {
+        it("launches the pinned image with the spec and the key, waits for cloud-init, prints the multipass-network address and the VM's host key", () => {
             const r = ok(sb.run("multipass-vm-create.sh", env()));
             assert.deepEqual(called(r, "multipass launch"), [
                 "multipass launch 24.04 --name pi1 --cpus 2 --memory 4G --disk 20G --timeout 900 --cloud-init -",
@@ -266,14 +309,15 @@ describe("metal scripts (fake tools)", function () {
             assert.equal(called(r, "multipass exec pi1 -- cloud-init status --wait").length, 1);
             assert.equal(called(r, "multipass exec pi1 -- systemctl is-active --quiet iscsid").length, 1);
             // multipass info lists 10.42.0.0 (flannel) and 172.17.0.1 (docker0) first.
-            assert.equal(r.stdout, "192.168.64.11\n");
+            assert.equal(r.stdout, `192.168.64.11\n${HOST_KEY("pi1")}\n`);
+            assert.equal(called(r, "multipass exec pi1 -- cat /etc/ssh/ssh_host_ed25519_key.pub").length, 1, "read over multipass's channel, not SSH");
             assert.match(r.stderr, /\[vm pi1\] done: created, address 192\.168\.64\.11/);
         });
 
         it("is idempotent: a second run launches nothing and prints the same address", () => {
             ok(sb.run("multipass-vm-create.sh", env()));
             const r = ok(sb.run("multipass-vm-create.sh", env()));
-            assert.equal(r.stdout, "192.168.64.11\n");
+            assert.equal(r.stdout, `192.168.64.11\n${HOST_KEY("pi1")}\n`);
             assert.deepEqual(r.calls.filter((c) => /^multipass (launch|delete|start)/.test(c)), []);
             assert.match(r.stderr, /done: unchanged/);
         });
@@ -281,7 +325,15 @@ describe("metal scripts (fake tools)", function () {
         it("purges a VM whose launch failed, so that a retry works", () => {
             const r = fails(sb.run("multipass-vm-create.sh", { ...env(), FAKE_FAIL: "multipass:launch" }), "'multipass launch' failed");
             assert.deepEqual(called(r, "multipass delete"), ["multipass delete --purge pi1"]);
-            assert.equal(ok(sb.run("multipass-vm-create.sh", env())).stdout, "192.168.64.11\n");
+            assert.equal(ok(sb.run("multipass-vm-create.sh", env())).stdout, `192.168.64.11\n${HOST_KEY("pi1")}\n`);
+        });
+
+        it("fails clearly when the VM has no ed25519 host key, or a malformed one", () => {
+            ok(sb.run("multipass-vm-create.sh", env()));
+            fs.writeFileSync(sb.path("state", "multipass", "pi1", "host-key"), "not a key\n");
+            fails(sb.run("multipass-vm-create.sh", env()), "/etc/ssh/ssh_host_ed25519_key.pub in pi1 is not an ed25519 public key");
+            fs.rmSync(sb.path("state", "multipass", "pi1", "host-key"));
+            fails(sb.run("multipass-vm-create.sh", env()), "could not read /etc/ssh/ssh_host_ed25519_key.pub in pi1");
         });
 
         it("purges a new VM whose cloud-init failed", () => {
@@ -317,6 +369,16 @@ describe("metal scripts (fake tools)", function () {
             fails(sb.run("multipass-vm-delete.sh", { VM_NAME: "pi1" }), "required tool 'multipass'");
         });
     });
+});
+
+// Host-side scripts: they run on the Pis and the VMs (Linux), over SSH, never on the laptop.
+describe("metal host-side scripts (fake tools)", function () {
+    this.timeout(30_000);
+    let sb: Sandbox;
+    beforeEach(() => {
+        sb = new Sandbox();
+    });
+    afterEach(() => sb.cleanup());
 
     describe("k3s-install.sh", () => {
         const dirs = () => ({ K3S_CONFIG_DIR: sb.path("etc-rancher-k3s"), K3S_DATA_DIR: sb.path("var-lib-rancher-k3s") });
@@ -329,7 +391,12 @@ describe("metal scripts (fake tools)", function () {
             K3S_SERVER_URL: "https://192.168.64.11:6443", K3S_TOKEN_STDIN: "1", K3S_READY_TIMEOUT: "5",
         });
         const installs = (r: RunResult) => r.calls.filter((c) => c.startsWith("installer ") || c.startsWith("curl "));
-        const seedServer = (version: string) => {
+        /** A server installed earlier; with installedHere, by this program (traefik disabled in its config). */
+        const seedServer = (version: string, installedHere = false) => {
+            if (installedHere) {
+                fs.mkdirSync(sb.path("etc-rancher-k3s"), { recursive: true });
+                fs.writeFileSync(sb.path("etc-rancher-k3s", "config.yaml"), "node-ip: \"192.168.64.11\"\ndisable:\n  - traefik\n");
+            }
             sb.installK3s(version);
             sb.activate("k3s");
             fs.mkdirSync(sb.path("var-lib-rancher-k3s", "server"), { recursive: true });
@@ -349,6 +416,67 @@ describe("metal scripts (fake tools)", function () {
             assert.equal(r.stdout, "K10generated::server:fakepassword\n");
             assert.ok(!r.stderr.includes("fakepassword"), "the token must not reach stderr (logged)");
             assert.match(r.stderr, /\[k3s pi1\] done: installed \(v1\.34\.3\+k3s1\)/);
+        });
+
+        // k3s writes its packaged manifests (local-storage.yaml: local-path, the default
+        // StorageClass) into server/manifests at every start, and deletes and uninstalls those
+        // it is told to --disable: k3s-io/k3s pkg/deploy/stage.go (Stage writes every packaged
+        // manifest but the skipped ones), pkg/server/server.go (stageFiles runs at every server
+        // start) and pkg/cli/cmds/stage.go (DisableItems, which include local-storage); and
+        // k3s-io/docs docs/installation/packaged-components.md ("re-written to disk whenever K3s
+        // is started"; "Disabled AddOns are actively uninstalled"). Read in the stored index: its
+        // versions of these files, not the v1.34.3+k3s1 tag (the repository's snapshot is over
+        // the fetch limit). The fake installer and systemctl stage them the same way
+        // (test/fakes/_common.sh).
+        const manifests = () => fs.readdirSync(sb.path("var-lib-rancher-k3s", "server", "manifests")).sort();
+        const restartK3s = (env: Record<string, string>) => {
+            const r = spawnSync(path.join(sb.bin, "systemctl"), ["restart", "k3s"], {
+                env: { PATH: `${sb.bin}:${sb.base}`, FAKE_STATE: sb.state, FAKE_LOG: sb.log, FAKE_BIN: sb.bin, ...env },
+                encoding: "utf8",
+            });
+            assert.equal(r.status, 0, r.stderr);
+        };
+
+        it("on a Longhorn stack, a fresh server disables local-storage, which stays off across restarts", () => {
+            const env = { ...server(), K3S_DISABLE: "traefik local-storage" };
+            ok(sb.run("k3s-install.sh", env));
+            assert.match(fs.readFileSync(sb.path("etc-rancher-k3s", "config.yaml"), "utf8"), /disable:\n {2}- traefik\n {2}- local-storage\n/);
+            assert.deepEqual(manifests(), ["coredns.yaml", "metrics-server"]);
+            restartK3s(env);
+            assert.deepEqual(manifests(), ["coredns.yaml", "metrics-server"], "a restart does not bring local-path back");
+        });
+
+        it("without local-storage disabled, k3s re-writes local-path at every start (what a patch cannot outlast)", () => {
+            ok(sb.run("k3s-install.sh", server()));
+            assert.ok(manifests().includes("local-storage.yaml"));
+            fs.rmSync(sb.path("var-lib-rancher-k3s", "server", "manifests", "local-storage.yaml"));
+            restartK3s(server());
+            assert.ok(manifests().includes("local-storage.yaml"), "re-written at start");
+        });
+
+        it("leaves a server at the pinned version that still deploys local-storage running as it is, and says how to apply it", () => {
+            seedServer(K3S);
+            fs.mkdirSync(sb.path("var-lib-rancher-k3s", "server", "manifests"), { recursive: true });
+            fs.writeFileSync(sb.path("var-lib-rancher-k3s", "server", "manifests", "local-storage.yaml"), "# packaged\n");
+            const r = ok(sb.run("k3s-install.sh", { ...server(), K3S_DISABLE: "traefik local-storage" }));
+            assert.deepEqual(r.calls.filter((c) => /^systemctl (restart|start|stop)/.test(c)), [], "no restart: on prod it is an outage");
+            assert.deepEqual(installs(r), []);
+            assert.equal(fs.existsSync(sb.path("etc-rancher-k3s", "config.yaml")), false, "no config written that a later reboot would apply unannounced");
+            assert.match(r.stderr, /WARNING: this k3s deploys local-storage, which the stack disables/);
+            assert.match(r.stderr, /systemctl restart k3s/);
+            assert.match(r.stderr, /done: unchanged \(v1\.34\.3\+k3s1; not applied: disable local-storage, see the WARNING above\)/);
+            assert.equal(r.stdout, "K10existing::server:secret\n");
+        });
+
+        it("warns the same way after an upgrade, which keeps the host's own flags", () => {
+            seedServer(OLD_K3S, true);
+            const r = ok(sb.run("k3s-install.sh", { ...server(), K3S_DISABLE: "traefik local-storage" }));
+            assert.match(r.stderr, /done: upgraded \(v1\.33\.5\+k3s1 -> v1\.34\.3\+k3s1; not applied: disable local-storage/);
+        });
+
+        it("refuses a component k3s does not package", () => {
+            const r = fails(sb.run("k3s-install.sh", { ...server(), K3S_DISABLE: "traefik local-path" }), "K3S_DISABLE item 'local-path' is not a packaged k3s component");
+            assert.deepEqual(installs(r), []);
         });
 
         it("is idempotent: a second run downloads, installs and restarts nothing", () => {
@@ -371,7 +499,7 @@ describe("metal scripts (fake tools)", function () {
         });
 
         it("upgrades a host at an older version: verified binary, one restart; then unchanged", () => {
-            seedServer(OLD_K3S);
+            seedServer(OLD_K3S, true);
             const r = ok(sb.run("k3s-install.sh", server()));
             const urls = called(r, "curl").map((c) => c.split(" ").pop());
             assert.deepEqual(urls, [
@@ -496,9 +624,15 @@ describe("metal scripts (fake tools)", function () {
         });
     });
 
-    it("every script in components/metal/scripts has tests here", () => {
+    it("every script in components/metal/scripts has tests here; the laptop-side ones under every laptop shell", () => {
         const scripts = fs.readdirSync(path.join(__dirname, "..", "components", "metal", "scripts")).filter((f) => f.endsWith(".sh")).sort();
         const source = fs.readFileSync(__filename, "utf8");
         for (const s of scripts) assert.ok(source.includes(`sb.run("${s}"`), `no test runs ${s}`);
+        // Laptop-side: the scripts of command.local.Command (k3d.ts, multipass.ts), run by the operator's bash.
+        const local = ["k3d.ts", "multipass.ts"].flatMap((f) =>
+            [...fs.readFileSync(path.join(__dirname, "..", "components", "metal", f), "utf8").matchAll(/readScript\("([^"]+)"\)/g)].map((m) => m[1]));
+        assert.ok(local.length >= 7, local.join(", "));
+        const laptopBlock = source.slice(source.indexOf("describeInShells("), source.indexOf("// Host-side scripts"));
+        for (const s of local) assert.ok(laptopBlock.includes(`sb.run("${s}"`), `${s} runs on the laptop but is not tested under describeInShells`);
     });
 });

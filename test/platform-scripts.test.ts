@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { scriptPath } from "../components/platform/vault-bootstrap";
 import { explain, fails, ok, RunResult, Sandbox } from "./metal-harness";
+import { describeInShells } from "./helpers/shells";
 import { customTokenIdError } from "./helpers/vault";
 
 const SCRIPTS_DIR = path.dirname(scriptPath("vault-init.sh"));
@@ -158,7 +159,7 @@ function noSecretsOnStderr(r: RunResult, v: VaultSandbox): void {
     }
 }
 
-describe("platform scripts (fake kubectl)", function () {
+describeInShells("platform scripts (fake kubectl)", function () { // laptop-side: under every laptop shell (test/helpers/shells.ts)
     this.timeout(60_000);
     let v: VaultSandbox;
     beforeEach(() => {

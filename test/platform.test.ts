@@ -76,11 +76,10 @@ describe("platform: releases, providers, ordering", () => {
     it("has exactly one default StorageClass in every stack", () => {
         for (const stack of STACKS) {
             const plan = planOf(stack);
-            // k3s ships local-path as the default, unless the program turns that off.
-            const localPathPatched = byType(plan, "kubernetes:storage.k8s.io/v1:StorageClassPatch").some((r) =>
-                (r.inputs.metadata as any).name === "local-path" && (r.inputs.metadata as any).annotations["storageclass.kubernetes.io/is-default-class"] === "false");
+            // k3s ships local-path as the default, unless its server runs with --disable=local-storage.
+            const localPathOff = byType(plan, "command:remote:Command").some((r) => /K3S_DISABLE='[^']*\blocal-storage\b/.test(String(r.inputs.create)));
             const defaults = [
-                ...(localPathPatched ? [] : ["local-path"]),
+                ...(localPathOff ? [] : ["local-path"]),
                 ...byType(plan, RELEASE).filter((r) => (r.inputs.values as any)?.persistence?.defaultClass === true).map(() => "longhorn"),
             ];
             assert.equal(defaults.length, 1, `${stack}: default StorageClasses ${defaults.join(", ")}`);

@@ -4,8 +4,8 @@
 // Postgres and Gitea with docker compose on the data host.
 //
 // SSH: no private key in the configuration. The command provider authenticates with the
-// operator's ssh-agent (SSH_AUTH_SOCK). Scripts run as root through `sudo -n` when the SSH
-// user is not root.
+// operator's ssh-agent (SSH_AUTH_SOCK), and trusts only the host key each host is given.
+// Scripts run as root through `sudo -n` when the SSH user is not root.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Role } from "../config";
@@ -18,7 +18,24 @@ export interface HostTarget {
     role: Role;
     /** The address the operator's machine reaches over SSH (an Output for VMs). */
     address: pulumi.Input<string>;
+    /**
+     * The host's SSH public host key (`<type> <base64> [comment]`): prod's from Pulumi.prod.yaml,
+     * a VM's from its launch. The command provider (pulumi/pulumi-command v1.2.1,
+     * provider/pkg/provider/remote/connection.go) then accepts only this key
+     * (ssh.FixedHostKey); without one it would accept any (ssh.InsecureIgnoreHostKey).
+     */
+    hostKey: pulumi.Input<string>;
 }
+
+/**
+ * The packaged k3s components the server of a hosts-mode or multipass stack does not deploy.
+ * Those stacks run Longhorn (platform's hasLonghorn), so k3s's local-path must not be a
+ * (second) default StorageClass; k3s re-writes its packaged manifests at every start (k3s-io/k3s
+ * pkg/deploy/stage.go), so only --disable=local-storage lasts, not a patch of the StorageClass.
+ * Applied on a fresh install; a running server that differs is reported, never restarted
+ * (k3s-install.sh).
+ */
+export const K3S_DISABLE_WITH_LONGHORN = ["traefik", "local-storage"] as const;
 
 export interface K3sHostsArgs {
     hosts: HostTarget[];
@@ -30,6 +47,8 @@ export interface K3sHostsArgs {
     images: { postgres: string; gitea: string };
     /** A fixed join token (secret); otherwise the server's own token is read back. */
     k3sToken?: pulumi.Input<string>;
+    /** Packaged k3s components the server does not deploy (default K3S_DISABLE_WITH_LONGHORN). */
+    k3sDisable?: readonly string[];
 }
 
 export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
@@ -57,6 +76,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
         const connection = (h: HostTarget): command.types.input.remote.ConnectionArgs => ({
             host: h.address,
             user: args.sshUser,
+            hostKey: h.hostKey,
         });
         // The host a command runs on, in plain sight: connection is a secret input (it may carry
         // credentials), so plans and previews show it redacted. A new host (or a VM launched
@@ -76,6 +96,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
             NODE_IP: server.address,
             K3S_PRINT_TOKEN: "1",
             K3S_TOKEN_STDIN: token ? "1" : "0",
+            K3S_DISABLE: (args.k3sDisable ?? K3S_DISABLE_WITH_LONGHORN).join(" "),
         }, { sudo });
         // stdout is the node token: secret, not logged (progress is on stderr).
         this.server = new command.remote.Command(`${name}-k3s-${server.name}`, {

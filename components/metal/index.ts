@@ -10,9 +10,9 @@ import { K3sHosts } from "./hosts";
 export * from "./types";
 export { K3dCluster, k3sImage, K3D_GITEA_PORT, K3D_POSTGRES_PORT } from "./k3d";
 export type { K3dClusterArgs } from "./k3d";
-export { MultipassVms, parseVmAddress } from "./multipass";
-export type { MultipassVmsArgs } from "./multipass";
-export { K3sHosts } from "./hosts";
+export { MultipassVms, parseVmLaunch } from "./multipass";
+export type { MultipassVmsArgs, VmLaunch } from "./multipass";
+export { K3sHosts, K3S_DISABLE_WITH_LONGHORN } from "./hosts";
 export type { K3sHostsArgs, HostTarget } from "./hosts";
 export {
     renderCloudInit, renderCompose, SSH_KEY_PLACEHOLDER, COMPOSE_DEFAULTS, DATA_VOLUMES,
@@ -68,7 +68,7 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
                 break;
             case "hosts":
                 this.impl = new K3sHosts(`${name}-hosts`, {
-                    hosts: (cfg.hosts ?? missing("hosts")).map((h) => ({ name: h.name, role: h.role, address: h.address })),
+                    hosts: (cfg.hosts ?? missing("hosts")).map((h) => ({ name: h.name, role: h.role, address: h.address, hostKey: h.hostKey })),
                     dataHost: cfg.dataHost ?? missing("dataHost"),
                     sshUser: cfg.sshUser,
                     k3sVersion: cfg.versions.k3s,

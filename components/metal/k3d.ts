@@ -3,7 +3,7 @@
 // Docker network (outside k3s, as on prod), their data in named volumes.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { K3dSpec } from "../config";
+import { DockerRuntime, K3dSpec } from "../config";
 import { GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
 import { LOCAL_INTERPRETER, readScript } from "./scripts";
 import { POSTGRES_ADMIN_USER, postgresDataPath } from "./render";
@@ -16,6 +16,20 @@ export const K3D_GITEA_PORT = 13000;
 export function k3sImage(k3sVersion: string): string {
     return `rancher/k3s:${k3sVersion.replace(/\+/g, "-")}`;
 }
+
+/**
+ * K3D_FIX_DNS per Docker runtime ("" = not set: k3d decides). k3d-io/k3d v5.9.0
+ * pkg/types/fixes/fixes.go (PR 1595, re-opening 1584): with K3D_FIX_DNS unset, the DNS fix is
+ * on except when `docker info` names the runtime "colima", where it breaks DNS; v5.8.3 turns
+ * it on everywhere. An explicit value overrides that detection, so it is set only where the
+ * operator names the runtime: on for Docker Desktop (the runtime the fix exists for), off for
+ * Colima (any profile, any k3d 5.x).
+ */
+export const K3D_FIX_DNS: Record<DockerRuntime, string> = {
+    "auto": "",
+    "docker-desktop": "1",
+    "colima": "0",
+};
 
 export interface K3dClusterArgs {
     /** The Pulumi stack: labels what the scripts create and names the laptop's state folder. */
@@ -67,8 +81,10 @@ export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs
                 API_PORT: String(c.apiPort),
                 WAIT_TIMEOUT: String(c.waitTimeoutSeconds),
                 NODE_PORTS: nodePorts,
+                FIX_DNS: K3D_FIX_DNS[c.dockerRuntime],
             },
-            triggers: [c.clusterName, image, c.apiPort, nodePorts],
+            // The DNS fix is set up when k3d creates the nodes: another setting recreates the cluster.
+            triggers: [c.clusterName, image, c.apiPort, nodePorts, K3D_FIX_DNS[c.dockerRuntime]],
         }, { parent: this, deleteBeforeReplace: true });
 
         const kubeconfigScript = readScript("k3d-kubeconfig.sh");

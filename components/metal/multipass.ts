@@ -3,7 +3,7 @@
 // prod from there on, which is what makes the sandbox a rehearsal of prod.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { VmSpec } from "../config";
+import { isOpenSshPublicKey, VmSpec } from "../config";
 import { GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
 import { LOCAL_INTERPRETER, readScript } from "./scripts";
 import { renderCloudInit } from "./render";
@@ -25,21 +25,36 @@ export interface MultipassVmsArgs {
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
+/** An ed25519 key of 32 zero bytes: well-formed, and no real host has it (so SSH to it fails). */
+const NO_HOST_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+export interface VmLaunch {
+    address: string;
+    /** The VM's SSH host key, as the command provider's connection.hostKey takes it. */
+    hostKey: string;
+}
+
 /**
- * The address the launch script printed (its last line). Throws, naming the VM, on anything
- * that is not an IPv4 address. An empty stdout never comes from a real run (the script
- * prints the address or fails); it comes from mocks such as the offline plan, and maps to
- * `<vm>.address-unknown.invalid`, a name that never resolves (RFC 2606).
+ * What the launch script printed: its last two lines, the VM's address and its SSH host key
+ * (read inside the VM through multipass, not over SSH). Throws, naming the VM, on anything
+ * else. An empty stdout never comes from a real run (the script prints both or fails); it
+ * comes from mocks such as the offline plan, and maps to `<vm>.address-unknown.invalid`, a
+ * name that never resolves (RFC 2606), and a host key no host has.
  */
-export function parseVmAddress(vm: string, stdout: string | undefined): string {
+export function parseVmLaunch(vm: string, stdout: string | undefined): VmLaunch {
     const lines = (stdout ?? "").split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
-    if (lines.length === 0) return `${vm}.address-unknown.invalid`;
-    const last = lines[lines.length - 1];
-    const m = IPV4.exec(last);
-    if (!m || m.slice(1).some((o) => Number(o) > 255)) {
-        throw new Error(`VM ${vm}: the launch script printed no IPv4 address (got ${JSON.stringify(last)})`);
+    if (lines.length === 0) {
+        return { address: `${vm}.address-unknown.invalid`, hostKey: `ssh-ed25519 ${NO_HOST_KEY} ${vm}.host-key-unknown.invalid` };
     }
-    return last;
+    const [address, hostKey] = lines.length >= 2 ? lines.slice(-2) : [lines[0], ""];
+    const m = IPV4.exec(address);
+    if (!m || m.slice(1).some((o) => Number(o) > 255)) {
+        throw new Error(`VM ${vm}: the launch script printed no IPv4 address (got ${JSON.stringify(address)})`);
+    }
+    if (!isOpenSshPublicKey(hostKey)) {
+        throw new Error(`VM ${vm}: the launch script printed no SSH host key after the address (got ${JSON.stringify(hostKey)})`);
+    }
+    return { address, hostKey };
 }
 
 export class MultipassVms extends pulumi.ComponentResource implements MetalOutputs {
@@ -78,7 +93,9 @@ export class MultipassVms extends pulumi.ComponentResource implements MetalOutpu
                 triggers: [vm.name, args.image, vm.cpus, vm.memory, vm.disk, cloudInit],
             }, { parent: this, deleteBeforeReplace: true });
             this.vms[vm.name] = launch;
-            return { name: vm.name, role: vm.role, address: launch.stdout.apply((s) => parseVmAddress(vm.name, s)) };
+            // The VM's host key comes from its launch: SSH then trusts that key only.
+            const launched = launch.stdout.apply((s) => parseVmLaunch(vm.name, s));
+            return { name: vm.name, role: vm.role, address: launched.address, hostKey: launched.hostKey };
         });
 
         this.hosts = new K3sHosts(`${name}-hosts`, {

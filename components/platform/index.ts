@@ -11,7 +11,7 @@ import { shared } from "../naming";
 import { AppBackends } from "../apps/app-instance";
 import { BackupTarget } from "../edge/backups";
 import {
-    argoCdValues, BACKUP_CREDENTIALS_SECRET, hasLonghorn, K3S_LOCAL_PATH_STORAGE_CLASS, longhornValues,
+    argoCdValues, BACKUP_CREDENTIALS_SECRET, hasLonghorn, longhornValues,
     releaseLocation, vaultLocation, vaultMode, vaultValues, vsoValues,
 } from "./releases";
 import { adopt, importIds } from "../adoption";
@@ -113,13 +113,8 @@ export class Platform extends pulumi.ComponentResource {
             }
             longhorn = release("longhorn",
                 longhornValues(args.backupTarget?.url, !cfg.isProd), { dependsOn: deps }, false);
-            // k3s makes local-path the default; with Longhorn there, it must not stay one.
-            new k8s.storage.v1.StorageClassPatch(`${name}-local-path-not-default`, {
-                metadata: {
-                    name: K3S_LOCAL_PATH_STORAGE_CLASS,
-                    annotations: { "storageclass.kubernetes.io/is-default-class": "false" },
-                },
-            }, { ...k8sOpts, dependsOn: [longhorn] });
+            // No local-path beside it: k3s runs with --disable=local-storage where Longhorn does
+            // (metal's K3S_DISABLE_WITH_LONGHORN); a patch would not outlast a k3s restart.
         }
 
         // Vault: dev mode on k3d, standalone (init + unseal automated) on the VMs, existing on prod.

@@ -9,8 +9,6 @@ export const VAULT_PORT = 8200;
 /** Longhorn replicates each volume on this many nodes (the three Pis, the three VMs). */
 export const LONGHORN_REPLICAS = 3;
 export const LONGHORN_STORAGE_CLASS = "longhorn";
-/** The StorageClass k3s ships and makes default. */
-export const K3S_LOCAL_PATH_STORAGE_CLASS = "local-path";
 export const BACKUP_CREDENTIALS_SECRET = "longhorn-backup-gcs";
 
 export type VaultMode = "dev" | "standalone" | "external";

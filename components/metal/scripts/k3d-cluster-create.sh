@@ -6,7 +6,9 @@
 # Run by Pulumi (command.local.Command, create) with bash; idempotent: an existing
 # cluster with the pinned image is left as it is (started if it was stopped).
 # Environment: CLUSTER_NAME, K3S_IMAGE, API_PORT, WAIT_TIMEOUT (seconds); optional
-# NODE_PORTS: space-separated <laptop port>:<NodePort> pairs published on 127.0.0.1.
+# NODE_PORTS: space-separated <laptop port>:<NodePort> pairs published on 127.0.0.1;
+# optional FIX_DNS: 1 or 0 sets K3D_FIX_DNS (k3d's DNS fix) for k3d, empty leaves it to k3d
+# (homelab:k3d.dockerRuntime; see components/metal/README.md).
 # Progress goes to stderr; stdout gets one word: created, started or unchanged.
 # Keep it bash 3.2 compatible (macOS /bin/bash).
 set -euo pipefail
@@ -20,9 +22,15 @@ log() { printf '[k3d %s] %s\n' "$CLUSTER_NAME" "$*" >&2; }
 die() { printf '[k3d %s] ERROR: %s\n' "$CLUSTER_NAME" "$*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "required tool '$1' is not installed or not on PATH ($2)"; }
 
-# Pods resolve the Postgres and Gitea containers by name through Docker's embedded DNS
-# (k3d's DNS fix, on by default in recent k3d; set explicitly so older k3d behaves alike).
-export K3D_FIX_DNS="${K3D_FIX_DNS:-1}"
+# k3d's DNS fix (K3D_FIX_DNS): pods resolve the Postgres and Gitea containers by name through
+# Docker's embedded DNS with it, but it breaks DNS on Colima. Set only where the stack names the
+# runtime; otherwise k3d decides (k3d 5.9.0+: on, except on Colima).
+FIX_DNS="${FIX_DNS:-}"
+case "$FIX_DNS" in
+    "") dns_note="k3d's DNS fix: left to k3d" ;;
+    1 | 0) export K3D_FIX_DNS="$FIX_DNS"; dns_note="K3D_FIX_DNS=$FIX_DNS" ;;
+    *) die "FIX_DNS '$FIX_DNS' must be 1, 0 or empty (homelab:k3d.dockerRuntime)" ;;
+esac
 
 log "checking tools"
 need docker "install Docker Desktop, Colima or another Docker engine"
@@ -68,7 +76,7 @@ for pair in ${NODE_PORTS:-}; do
     esac
 done
 
-log "creating the cluster with $K3S_IMAGE (API on 127.0.0.1:$API_PORT, traefik disabled, waiting up to ${WAIT_TIMEOUT}s)"
+log "creating the cluster with $K3S_IMAGE (API on 127.0.0.1:$API_PORT, traefik disabled, $dns_note, waiting up to ${WAIT_TIMEOUT}s)"
 if ! k3d cluster create "$CLUSTER_NAME" \
     --image "$K3S_IMAGE" \
     --servers 1 --agents 0 \

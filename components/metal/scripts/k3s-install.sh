@@ -17,6 +17,10 @@
 #   K3S_PRINT_TOKEN   1: print the server's node token on stdout at the very end (the
 #                     command's stdout is then a secret output with logging off).
 #   K3S_READY_TIMEOUT seconds to wait for k3s to be ready (default 300)
+#   K3S_DISABLE       servers: the packaged components k3s must not deploy, space-separated
+#                     (default: traefik). Longhorn stacks add local-storage: k3s re-writes its
+#                     packaged manifests at every start, so local-path would come back as the
+#                     default StorageClass after any restart; --disable is what lasts.
 # Paths, configurable for tests (default to the real ones):
 #   K3S_CONFIG_DIR (/etc/rancher/k3s), K3S_DATA_DIR (/var/lib/rancher/k3s),
 #   K3S_INSTALL_URL (the installer of the pinned release), K3S_RELEASE_URL (the releases).
@@ -34,6 +38,7 @@ K3S_SERVER_URL="${K3S_SERVER_URL:-}"
 K3S_TOKEN_STDIN="${K3S_TOKEN_STDIN:-0}"
 K3S_PRINT_TOKEN="${K3S_PRINT_TOKEN:-0}"
 K3S_READY_TIMEOUT="${K3S_READY_TIMEOUT:-300}"
+K3S_DISABLE="${K3S_DISABLE-traefik}"
 K3S_CONFIG_DIR="${K3S_CONFIG_DIR:-/etc/rancher/k3s}"
 K3S_DATA_DIR="${K3S_DATA_DIR:-/var/lib/rancher/k3s}"
 version_path="${K3S_VERSION//+/%2B}"
@@ -53,6 +58,13 @@ case "$K3S_ROLE" in
     agent) service=k3s-agent; other=k3s ;;
     *) die "K3S_ROLE '$K3S_ROLE' must be server or agent" ;;
 esac
+for item in $K3S_DISABLE; do
+    case "$item" in
+        # k3s's DisableItems (pkg/cli/cmds/stage.go): runtimes in some releases, snapshot-controller in others
+        coredns | servicelb | traefik | local-storage | metrics-server | runtimes | snapshot-controller) ;;
+        *) die "K3S_DISABLE item '$item' is not a packaged k3s component (coredns, servicelb, traefik, local-storage, metrics-server, runtimes, snapshot-controller)" ;;
+    esac
+done
 if [ "$K3S_ROLE" = agent ] && [ -z "$K3S_SERVER_URL" ]; then
     die "K3S_SERVER_URL is required for an agent (https://<server>:6443)"
 fi
@@ -97,9 +109,33 @@ wait_ready() {
     done
 }
 
+# A server installed earlier (by hand, or before the stack disabled a component) may still
+# deploy a component the stack disables: k3s deletes the manifest of a disabled component from
+# $K3S_DATA_DIR/server/manifests and writes those of the others at every start, so a manifest
+# there means the running k3s deploys it. Applying --disable needs a k3s restart, and disabling
+# uninstalls the component from the cluster: never done here, on prod or anywhere (no silent
+# restart, no silent uninstall). The operator is told what differs and how to apply it.
+drift=""
+check_disabled() {
+    [ "$K3S_ROLE" = server ] || return 0
+    local item
+    for item in $K3S_DISABLE; do
+        if [ -e "$K3S_DATA_DIR/server/manifests/$item.yaml" ] || [ -d "$K3S_DATA_DIR/server/manifests/$item" ]; then
+            drift="$drift${drift:+ }$item"
+        fi
+    done
+    if [ -n "$drift" ]; then
+        log "WARNING: this k3s deploys $drift, which the stack disables (disable: in $K3S_CONFIG_DIR/config.yaml on a fresh install). Left as it is: applying it restarts k3s and uninstalls $drift from the cluster. To apply it in a maintenance window, add each to the disable: list of $K3S_CONFIG_DIR/config.yaml (or --disable=<item> in the k3s service), then run: systemctl restart k3s (see components/metal/README.md)"
+    fi
+}
+
 finish() {
     # $1: installed | upgraded | unchanged; the one line that says what happened.
-    log "done: $1 ($2)"
+    if [ -n "$drift" ]; then
+        log "done: $1 ($2; not applied: disable $drift, see the WARNING above)"
+    else
+        log "done: $1 ($2)"
+    fi
     if [ "$K3S_PRINT_TOKEN" = 1 ]; then
         [ -s "$K3S_DATA_DIR/server/node-token" ] || die "no node token at $K3S_DATA_DIR/server/node-token"
         cat "$K3S_DATA_DIR/server/node-token"
@@ -118,6 +154,7 @@ if [ "$installed" = "$K3S_VERSION" ]; then
         systemctl start "$service" || die "'systemctl start $service' failed (see: journalctl -u $service)"
     fi
     wait_ready
+    check_disabled
     finish unchanged "$K3S_VERSION"
 fi
 
@@ -156,6 +193,7 @@ if [ -n "$installed" ]; then
     wait_ready
     now=$(k3s --version 2>/dev/null | awk 'NR == 1 { print $3 }') || now=""
     [ "$now" = "$K3S_VERSION" ] || die "after the upgrade k3s reports '$now', not $K3S_VERSION"
+    check_disabled
     finish upgraded "$installed -> $K3S_VERSION"
 fi
 
@@ -170,8 +208,10 @@ mkdir -p "$K3S_CONFIG_DIR"
         echo "tls-san:"
         echo "  - \"$NODE_IP\""
         echo "write-kubeconfig-mode: \"0600\""
-        echo "disable:"
-        echo "  - traefik"
+        if [ -n "$K3S_DISABLE" ]; then
+            echo "disable:"
+            for item in $K3S_DISABLE; do echo "  - $item"; done
+        fi
     fi
 } >"$K3S_CONFIG_DIR/config.yaml"
 log "downloading the k3s installer of $K3S_VERSION"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Launches one sandbox-vms VM with multipass (arm64 only, like the Raspberry Pis it
 # stands for), waits until cloud-init has finished, checks the Longhorn prerequisites and
-# prints the VM's address on the multipass network on stdout (nothing else goes there).
+# prints two lines on stdout (nothing else goes there): the VM's address on the multipass
+# network, then its SSH host key (`ssh-ed25519 <base64>`), read through `multipass exec`
+# (multipass's own channel, not SSH), which the program pins for its SSH commands.
 #
 # Run by Pulumi (command.local.Command, create) on the operator's laptop with bash;
 # idempotent: a running VM of that name is left as it is (a stopped one is started).
@@ -140,6 +142,13 @@ if ! multipass exec "$VM_NAME" -- systemctl is-active --quiet iscsid >/dev/null 
     die "iscsid is not running in $VM_NAME: the cloud-init did not enable it"
 fi
 
+log "reading the VM's SSH host key"
+host_key_line=$(multipass exec "$VM_NAME" -- cat /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null) \
+    || die "could not read /etc/ssh/ssh_host_ed25519_key.pub in $VM_NAME (multipass exec failed): is sshd set up? Delete the VM with 'multipass delete --purge $VM_NAME' and retry"
+host_key=$(printf '%s\n' "$host_key_line" | awk 'NR == 1 { print $1 " " $2 }')
+host_key_re='^ssh-ed25519 [A-Za-z0-9+/]+=*$'
+[[ "$host_key" =~ $host_key_re ]] || die "/etc/ssh/ssh_host_ed25519_key.pub in $VM_NAME is not an ed25519 public key"
+
 log "reading the VM's address"
 info=$(multipass info "$VM_NAME" --format json) || die "'multipass info $VM_NAME' failed"
 # The "ipv4": [ ... ] list, one address per line, in multipass's order.
@@ -158,4 +167,4 @@ for candidate in $addresses; do
 done
 [ -n "$address" ] || die "no address on the multipass network in 'multipass info $VM_NAME' (IPv4 seen: $(printf '%s' "$addresses" | tr '\n' ' '))"
 log "done: $result, address $address"
-printf '%s\n' "$address"
+printf '%s\n%s\n' "$address" "$host_key"
