@@ -8,11 +8,25 @@ import * as YAML from "yaml";
 import { PROJECT_DIR } from "./plan-runner";
 import { PlanDocument } from "./plan-types";
 import { longestCommandChain } from "./plan-graph";
+import { FLOOR_SCRIPT, verdicts } from "./bench-lib";
 
 const STACKS = ["prod", "sandbox-k3d", "sandbox-vms"];
 const SIZES = [50, 200, 500];
-const TARGET_PROD_MS = 3000;
-const TARGET_GROWTH = 1.5;
+
+/** The floor: a node process with the same TypeScript hook that only loads the SDKs the program uses. */
+function floor(): number {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, ["-r", path.join(__dirname, "register.js"), "-e", FLOOR_SCRIPT], { cwd: PROJECT_DIR, encoding: "utf8" });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`the floor process failed (${r.status}): ${r.stderr}`);
+    return ms;
+}
+
+/** The median of a few runs: one process start is noisy. */
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)];
+}
 
 function plan(stack: string, configFile?: string): { ms: number; plan: PlanDocument } {
     const args = ["-r", path.join(__dirname, "register.js"), path.join(__dirname, "plan.ts"), stack, "--json"];
@@ -38,32 +52,31 @@ function syntheticStack(instances: number): string {
 const row = (cells: (string | number)[]) => cells.map((c, i) => (i === 0 ? String(c).padEnd(24) : String(c).padStart(12))).join("");
 
 function main(): number {
-    let ok = true;
     console.log(`offline plan, wall time of one process (node ${process.version}, ${os.cpus().length} cores)`);
-    console.log(row(["case", "resources", "ms", "ms/resource", "cmd chain", "commands"]));
+    const floorMs = median([floor(), floor(), floor()]);
+    console.log(`floor (node + the TypeScript hook + the SDKs the program loads): ${floorMs.toFixed(0)} ms`);
+    console.log(row(["case", "resources", "ms", "x floor", "ms/resource", "cmd chain", "commands"]));
     const chains: string[] = [];
+    let prodMs = 0;
     for (const stack of STACKS) {
-        const { ms, plan: p } = plan(stack);
+        const runs = [plan(stack), plan(stack), plan(stack)];
+        const ms = median(runs.map((x) => x.ms));
+        const p = runs[0].plan;
+        if (stack === "prod") prodMs = ms;
         const chain = longestCommandChain(p);
-        console.log(row([stack, p.resources.length, ms.toFixed(0), (ms / p.resources.length).toFixed(2), chain.steps, chain.commands]));
+        console.log(row([stack, p.resources.length, ms.toFixed(0), (ms / floorMs).toFixed(2), (ms / p.resources.length).toFixed(2), chain.steps, chain.commands]));
         chains.push(`longest command chain of ${stack}: ${chain.steps} sequential steps of ${chain.commands} commands: ${chain.chain.join(" -> ") || "(none)"}`);
-        if (stack === "prod" && ms > TARGET_PROD_MS) {
-            console.log(`  ! prod plan took ${ms.toFixed(0)} ms, target < ${TARGET_PROD_MS} ms`);
-            ok = false;
-        }
     }
     chains.forEach((c) => console.log(c));
-    const perResource: number[] = [];
+    const perResource: { instances: number; msPerResource: number }[] = [];
     for (const n of SIZES) {
         const { ms, plan: p } = plan("prod", syntheticStack(n));
-        perResource.push(ms / p.resources.length);
-        console.log(row([`synthetic ${n} instances`, p.resources.length, ms.toFixed(0), (ms / p.resources.length).toFixed(2), "", ""]));
+        perResource.push({ instances: n, msPerResource: ms / p.resources.length });
+        console.log(row([`synthetic ${n} instances`, p.resources.length, ms.toFixed(0), (ms / floorMs).toFixed(2), (ms / p.resources.length).toFixed(2), "", ""]));
     }
-    const growth = perResource[perResource.length - 1] / perResource[0];
-    console.log(`time per resource at ${SIZES[SIZES.length - 1]} instances / at ${SIZES[0]}: ${growth.toFixed(2)} (target <= ${TARGET_GROWTH})`);
-    if (growth > TARGET_GROWTH) ok = false;
-    console.log(ok ? "bench: targets met" : "bench: TARGET MISSED");
-    return ok ? 0 : 1;
+    for (const v of verdicts({ floorMs, prodMs, perResource })) console.log(v.line);
+    // The bench reports; it does not fail a build on a machine's speed.
+    return 0;
 }
 
 process.exit(main());

@@ -5,6 +5,7 @@ import * as vault from "@pulumi/vault";
 import { GiteaOidc, LabConfig } from "../config";
 import { instanceNames, PROD_ENV, shared, vaultCiRoleName } from "../naming";
 import { VaultLocation } from "./releases";
+import { adopt, importIds } from "../adoption";
 
 /** What a Vault outside the cluster needs to review the cluster's service-account tokens. */
 export interface OutsideClusterAuth {
@@ -82,26 +83,28 @@ export class VaultConfig extends pulumi.ComponentResource {
         const vaultOpts = { parent: this, provider: args.provider, dependsOn: args.ready };
         const protect = cfg.isProd;
 
+        // Prod's mounts and auth backends exist (OpenTofu): imported by path, and kept on delete.
+        const exists = cfg.existing?.vault === true;
         this.kvMount = new vault.Mount(`${name}-kv`, {
             path: shared.kvMount,
             type: "kv",
             options: { version: "2" },
             description: "App secrets, one folder per instance",
-        }, { ...vaultOpts, protect });
+        }, { ...vaultOpts, protect, ...adopt(cfg, { exists, id: importIds.vaultMount(shared.kvMount), stateful: true }) });
         this.databaseMount = new vault.Mount(`${name}-database`, {
             path: shared.databaseMount,
             type: "database",
             description: "Dynamic PostgreSQL credentials, one connection and role per instance",
-        }, { ...vaultOpts, protect });
+        }, { ...vaultOpts, protect, ...adopt(cfg, { exists, id: importIds.vaultMount(shared.databaseMount), stateful: true }) });
 
         this.kubernetesAuth = new vault.AuthBackend(`${name}-kubernetes-auth`, {
             type: "kubernetes",
             path: shared.kubernetesAuthPath,
-        }, vaultOpts);
+        }, { ...vaultOpts, ...adopt(cfg, { exists, id: importIds.vaultAuthBackend(shared.kubernetesAuthPath), stateful: true }) });
         new vault.kubernetes.AuthBackendConfig(`${name}-kubernetes-auth-config`, {
             backend: this.kubernetesAuth.path,
             ...kubernetesAuthConfig(args.location, args.outside),
-        }, vaultOpts);
+        }, { ...vaultOpts, ...adopt(cfg, { exists, id: importIds.vaultKubernetesAuthConfig(shared.kubernetesAuthPath), stateful: false }) });
 
         // Gitea CI: only with a configured issuer. Without one (Gitea 1.25 issues no OIDC tokens
         // to Actions jobs, go-gitea/gitea issue 26383) a backend nobody can log in to is left out.

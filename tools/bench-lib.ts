@@ -1,0 +1,46 @@
+// The bench's judgement, apart from its measurements: times as multiples of a floor measured in the
+// same run, so that a target means the same on a fast laptop and on a slow CI machine.
+
+/** What the floor process does: start node with the project's TypeScript hook and load every SDK the program uses. */
+export const FLOOR_SCRIPT = [
+    "@pulumi/pulumi", "@pulumi/kubernetes", "@pulumi/vault", "@pulumi/postgresql",
+    "@pulumi/cloudflare", "@pulumi/gcp", "@pulumi/command",
+].map((m) => `require(${JSON.stringify(m)});`).join("");
+
+export const TARGETS = {
+    /** The prod plan, as a multiple of the floor. */
+    prodOverFloor: 2,
+    /** Time per resource at the largest synthetic catalogue over the smallest. */
+    growth: 1.5,
+};
+
+export interface BenchResult {
+    floorMs: number;
+    prodMs: number;
+    /** Milliseconds per resource at each synthetic size, smallest first. */
+    perResource: { instances: number; msPerResource: number }[];
+}
+
+export interface Verdict {
+    name: string;
+    value: number;
+    target: number;
+    met: boolean;
+    line: string;
+}
+
+/** Each target, met or missed, with the measured ratio. */
+export function verdicts(r: BenchResult): Verdict[] {
+    const ratio = r.prodMs / r.floorMs;
+    const first = r.perResource[0];
+    const last = r.perResource[r.perResource.length - 1];
+    const growth = last.msPerResource / first.msPerResource;
+    const v = (name: string, value: number, target: number, what: string): Verdict => {
+        const met = value <= target;
+        return { name, value, target, met, line: `${met ? "met   " : "MISSED"} ${what}: ${value.toFixed(2)}x (target <= ${target}x)` };
+    };
+    return [
+        v("prodOverFloor", ratio, TARGETS.prodOverFloor, `prod plan / floor (${r.prodMs.toFixed(0)} ms / ${r.floorMs.toFixed(0)} ms)`),
+        v("growth", growth, TARGETS.growth, `time per resource at ${last.instances} instances / at ${first.instances}`),
+    ];
+}
