@@ -15,6 +15,7 @@ import {
 } from "./releases";
 import { VaultBootstrap } from "./vault-bootstrap";
 import { VaultConfig } from "./vault-config";
+import { PostgresAccess } from "./postgres-access";
 
 export interface PlatformArgs {
     config: LabConfig;
@@ -55,6 +56,8 @@ export class Platform extends pulumi.ComponentResource {
             superuser: true,
         }, { parent: this });
         const k8sOpts = { parent: this, provider: this.kubernetesProvider };
+        // Vault's own (non-superuser) login and the shared databases closed to instance credentials.
+        const postgresAccess = new PostgresAccess(`${name}-postgres-access`, { provider: this.postgresqlProvider }, { parent: this });
 
         const release = (key: ChartKey, namespace: string, values: pulumi.Input<Record<string, unknown>>,
             extra: pulumi.CustomResourceOptions = {}) => {
@@ -177,8 +180,9 @@ export class Platform extends pulumi.ComponentResource {
             postgres: {
                 clusterHost: metal.postgres.clusterHost,
                 clusterPort: metal.postgres.clusterPort,
-                adminUser: metal.postgres.adminUser,
-                adminPassword: metal.postgres.adminPassword,
+                vaultUser: postgresAccess.vaultUser,
+                vaultPassword: postgresAccess.vaultPassword,
+                vaultRole: postgresAccess.vaultRole,
             },
             giteaClusterUrl: metal.gitea.clusterUrl,
             giteaOrg: cfg.giteaOrg,
