@@ -256,6 +256,31 @@ describe("the database contract on a real PostgreSQL 17.7", function () {
                 await applied.revoke(cred);
             });
 
+            it("on PostgreSQL 17.7 revocation needs createrole_self_grant: without it Vault's login may not reassign what its user owns", async () => {
+                const n = instances[0];
+                const role = applied.vaultRoles.get(n.databaseSecretsRole)!;
+                const current = role.creationStatements;
+                role.creationStatements = current.filter((st) => !/createrole_self_grant/.test(st));
+                assert.equal(role.creationStatements.length, current.length - 1);
+                let cred: Credential;
+                try {
+                    cred = await issue(n);
+                } finally {
+                    role.creationStatements = current;
+                }
+                await withClient(connect(pg(), cred), async (c) => {
+                    await c.query("SET ROLE NONE");
+                    await c.query("CREATE TABLE contract_selfgrant (id int)");
+                });
+                await assert.rejects(applied.revoke(cred), /DO \$\$[\s\S]*REASSIGN OWNED BY[\s\S]*\n  -> permission denied to reassign objects/);
+                await withClient(pg().superuser(n.database), async (c) => {
+                    await c.query(`REASSIGN OWNED BY ${quoteIdent(cred.username)} TO ${quoteIdent(n.ownerRole)}`);
+                    await c.query(`DROP OWNED BY ${quoteIdent(cred.username)}`);
+                    await c.query(`DROP ROLE ${quoteIdent(cred.username)}`);
+                    await c.query("DROP TABLE contract_selfgrant");
+                });
+            });
+
             it("each instance's database has the connection limit of its app in the catalogue (default " + DEFAULT_CONNECTION_LIMIT + "), enforced", async () => {
                 await withClient(pg().superuser(), async (c) => {
                     for (const n of instances) {
