@@ -137,6 +137,15 @@ export const siblingIsolation: ResourceValidationPolicy = {
                 }
             }
         }
+        // Vault connects as its shared, non-superuser login: any other login (the superuser, another
+        // instance's role) could issue users that reach every instance.
+        if (args.type === "vault:database/secretBackendConnection:SecretBackendConnection") {
+            const user = getString(args.props, "postgresql", "username");
+            if (user !== undefined && user !== shared.vaultPostgresRole) {
+                reportViolation(`${args.type} "${args.name}" of instance ${who}: Vault connects as "${user}"; it must connect as its own `
+                    + `login "${shared.vaultPostgresRole}" (CREATEROLE, ADMIN OPTION on each instance's role only), never a superuser.`, args.urn);
+            }
+        }
         // A grant to PUBLIC reaches every other instance's users.
         if (args.type === "postgresql:index/grant:Grant" && (getString(args.props, "role") ?? "").toLowerCase() === "public") {
             const privileges = getStrings(args.props, "privileges") ?? [];

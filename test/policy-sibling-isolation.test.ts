@@ -135,12 +135,14 @@ describe("policy sibling-isolation", () => {
         });
 
         it("a database connection to another instance's database", () => {
-            const conn = (db: string) => appResource(S, "erp", "vault:database/secretBackendConnection:SecretBackendConnection", "db-connection", {
+            const conn = (db: string, username = "vault_admin") => appResource(S, "erp", "vault:database/secretBackendConnection:SecretBackendConnection", "db-connection", {
                 backend: "database", name: "erp", allowedRoles: ["erp"],
-                postgresql: { connectionUrl: `postgresql://{{username}}:{{password}}@10.0.0.2:5432/${db}?sslmode=disable`, username: "postgres", password: "[secret]" },
+                postgresql: { connectionUrl: `postgresql://{{username}}:{{password}}@10.0.0.2:5432/${db}?sslmode=disable`, username, password: "[secret]" },
             });
             assert.deepStrictEqual(reached([conn("erp")]), []);
             assert.deepStrictEqual(reached([conn("erp-sandbox")]), ["erp-sandbox"]);
+            const [v] = run([conn("erp", "postgres")]);
+            assert.match(v.message, /of instance erp: Vault connects as "postgres"; it must connect as its own login "vault_admin"/);
         });
 
         it("a Kubernetes-auth role bound to another instance's namespace", () => {
