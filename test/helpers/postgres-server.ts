@@ -110,7 +110,11 @@ function serverIdentity(): { uid?: number; gid?: number } {
     if (typeof process.getuid !== "function" || process.getuid() !== 0) return {};
     const id = (flag: string) => spawnSync("id", [flag, PG_SYSTEM_USER], { encoding: "utf8", timeout: 5000 });
     if (id("-u").status !== 0) {
-        run("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "--user-group", PG_SYSTEM_USER], 15_000);
+        try {
+            run("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "--user-group", PG_SYSTEM_USER], 15_000);
+        } catch (e) {
+            if (id("-u").status !== 0) throw e; // else another run created it meanwhile
+        }
     }
     return { uid: Number(id("-u").stdout.trim()), gid: Number(id("-g").stdout.trim()) };
 }
@@ -164,16 +168,45 @@ async function start(): Promise<Running> {
     }
     // Only password logins over loopback TCP.
     fs.writeFileSync(path.join(data, "pg_hba.conf"), "# lab test server: password logins over loopback TCP only\nhost all all 127.0.0.1/32 scram-sha-256\n");
-    const port = await freePort();
+    const tail = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").slice(-15).join("\n") : "(no log)");
+    // A free port can be taken between freePort() and the server's bind: then another one.
+    for (let attempt = 1; ; attempt++) {
+        const port = await freePort();
+        try {
+            const running = await serve({ postgres: bin("postgres"), data, port, log, who, env, tail, superuserPassword });
+            return { ...running, dir, log };
+        } catch (e) {
+            if (attempt < 3 && e instanceof PostgresUnavailable && /could not bind|Address already in use/.test(e.message)) continue;
+            throw e;
+        }
+    }
+}
+
+interface ServeOptions {
+    postgres: string;
+    data: string;
+    port: number;
+    log: string;
+    who: { uid?: number; gid?: number };
+    env: NodeJS.ProcessEnv;
+    tail: () => string;
+    superuserPassword: string;
+}
+
+/** Starts the server on one port and waits (bounded) until the superuser can log in. */
+async function serve(o: ServeOptions): Promise<{ server: PostgresServer; proc: ChildProcess }> {
+    const { postgres, data, port, log, who, env, tail, superuserPassword } = o;
     const logFd = fs.openSync(log, "a");
     if (who.uid !== undefined) fs.fchownSync(logFd, who.uid, who.gid!);
-    const proc = spawn(bin("postgres"), ["-D", data, "-p", String(port),
+    const proc = spawn(postgres, ["-D", data, "-p", String(port),
         "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "password_encryption=scram-sha-256",
         "-c", "fsync=off", "-c", "max_connections=100"], { ...who, env, stdio: ["ignore", logFd, logFd], detached: false });
     fs.closeSync(logFd);
     let exited: string | undefined;
     proc.once("exit", (code, signal) => { exited = `exited ${code ?? signal}`; });
-    const tail = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").slice(-15).join("\n") : "(no log)");
+    // If node ends without the root hook (a crash), the server does not outlive it.
+    const killOnExit = () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL"); };
+    process.once("exit", killOnExit);
 
     const config = (user: string, password: string, database: string): ClientConfig =>
         ({ host: "127.0.0.1", port, user, password, database, connectionTimeoutMillis: 5000 });
@@ -207,7 +240,7 @@ async function start(): Promise<Running> {
         }
         await sleep(150);
     }
-    return { server, proc, dir, log };
+    return { server, proc };
 }
 
 /** The run's server, started on first use. Rejects with PostgresUnavailable if it cannot start. */
