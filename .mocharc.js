@@ -1,5 +1,5 @@
 module.exports = {
-  require: ["./tools/register.js"],
+  require: ["./tools/register.js", "./test/helpers/postgres-server.ts"],
   spec: ["test/**/*.test.ts"],
   extension: ["ts"],
   timeout: 120000,

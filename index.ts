@@ -1,6 +1,7 @@
 // The program: read the stack's configuration, guard it, compose the layers. Nothing else.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import * as random from "@pulumi/random";
 import { loadConfig } from "./components/config";
 import { Metal } from "./components/metal";
 import { Platform } from "./components/platform";
@@ -16,12 +17,13 @@ for (const warning of guardStack(cfg.stack, pulumi.runtime.allConfig())) pulumi.
 // Prod with a placeholder left stops here (the offline plan only warns).
 for (const warning of guardPlaceholders(cfg)) pulumi.log.warn(warning);
 
-// Default providers are disabled (Pulumi.yaml): every command runs through this explicit one,
-// inherited by the components' children; the other providers are built inside the layers.
+// Default providers are disabled (Pulumi.yaml): commands and generated secrets go through these
+// explicit ones, inherited by the components' children; the other providers are built inside the layers.
 const commands = new command.Provider("command");
+const randoms = new random.Provider("random");
 const metal = new Metal("metal", { config: cfg }, { providers: [commands] });
 const backups = cfg.backup ? new Backups("backups", { config: cfg, backup: cfg.backup }) : undefined;
-const platform = new Platform("platform", { config: cfg, metal, backupTarget: backups?.target }, { providers: [commands] });
+const platform = new Platform("platform", { config: cfg, metal, backupTarget: backups?.target }, { providers: [commands, randoms] });
 const edge = cfg.isProd ? new Edge("edge", { config: cfg }) : undefined;
 appInstances(cfg, platform.backends, edge?.dns);
 

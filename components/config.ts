@@ -33,7 +33,14 @@ export interface AppSpec {
     sync: Record<string, SyncPolicy>;
     /** Workloads that read the database credentials at start: restarted when they rotate. */
     rolloutRestartTargets: RestartTarget[];
+    /** The CONNECTION LIMIT of each of the app's databases (one per env). */
+    connectionLimit: number;
 }
+
+/** An instance's database connection limit when its app names none (catalogue key connectionLimit). */
+export const DEFAULT_CONNECTION_LIMIT = 20;
+/** Above this, one instance could take most of a default server's max_connections (100). */
+export const MAX_CONNECTION_LIMIT = 80;
 
 export interface ChartSpec {
     repo: string;
@@ -372,7 +379,7 @@ function readApps(r: Reader, v: unknown): AppSpec[] {
         const folded = name.toLowerCase();
         if (seenLower.has(folded)) r.fail(k, name, `unique app names ("${name}" duplicates "${seenLower.get(folded)}")`);
         seenLower.set(folded, name);
-        const o = r.object(k, catalogue[name] ?? {}, ["public", "envs", "sync", "rolloutRestartTargets"]);
+        const o = r.object(k, catalogue[name] ?? {}, ["public", "envs", "sync", "rolloutRestartTargets", "connectionLimit"]);
         const isPublic = o.public === undefined ? false : r.bool(`${k}.public`, o.public);
         const envs = o.envs === undefined
             ? [PROD_ENV]
@@ -408,7 +415,10 @@ function readApps(r: Reader, v: unknown): AppSpec[] {
             };
         });
         r.unique(`${k}.rolloutRestartTargets`, rolloutRestartTargets.map((t) => `${t.kind}/${t.name}`), "target");
-        apps.push({ name, public: isPublic, envs, sync, rolloutRestartTargets });
+        const connectionLimit = o.connectionLimit === undefined
+            ? DEFAULT_CONNECTION_LIMIT
+            : r.int(`${k}.connectionLimit`, o.connectionLimit, 1, MAX_CONNECTION_LIMIT);
+        apps.push({ name, public: isPublic, envs, sync, rolloutRestartTargets, connectionLimit });
     }
     // Instance ids must not collide across apps (app "a-b" env prod vs app "a" env "b").
     const ids = new Map<string, string>();

@@ -69,9 +69,20 @@ export function databaseName(app: string, env: string): string {
     return pgIdentifier(app, env, "database name", instanceId(app, env));
 }
 
-/** The snake-case exception: `erp_role`, `url_shortener_sandbox_role`. */
+/**
+ * The snake-case exception: `erp_role`, `url_shortener_sandbox_role`. The NOLOGIN group role the
+ * instance's Vault-issued users act as (SET ROLE) and that owns its tables.
+ */
 export function ownerRoleName(app: string, env: string): string {
     return pgIdentifier(app, env, "role name", `${instanceId(app, env).replace(/-/g, "_")}_role`);
+}
+
+/**
+ * The NOLOGIN role that owns the instance's database (`erp_db_owner`), apart from the role the
+ * credentials act as, so that a credential can neither re-grant, alter nor drop its database.
+ */
+export function databaseOwnerRoleName(app: string, env: string): string {
+    return pgIdentifier(app, env, "role name", `${instanceId(app, env).replace(/-/g, "_")}_db_owner`);
 }
 
 export function vaultPolicyName(app: string, env: string): string {
@@ -146,6 +157,8 @@ export const shared = {
     argoProject: "apps",
     /** A Vault outside the cluster reviews Kubernetes tokens as this service account. */
     vaultTokenReviewer: { namespace: "kube-system", serviceAccount: "vault-token-reviewer", tokenSecret: "vault-token-reviewer-token" },
+    /** Vault's own PostgreSQL login (not a superuser): creates and drops the instances' users. */
+    vaultPostgresRole: "vault_admin",
     /** The VaultConnection every VaultAuth uses when it names none (VSO's convention). */
     vaultConnection: "default",
     /** Helm release names of the platform's charts (keys of the version manifest's charts). */
@@ -167,6 +180,7 @@ export interface InstanceNames {
     valueFiles: string[];
     database: string;
     ownerRole: string;
+    databaseOwnerRole: string;
     vaultPolicy: string;
     kubernetesAuthRole: string;
     databaseSecretsRole: string;
@@ -188,6 +202,7 @@ export function instanceNames(app: string, env: string): InstanceNames {
         valueFiles: helmValueFiles(app, env),
         database: databaseName(app, env),
         ownerRole: ownerRoleName(app, env),
+        databaseOwnerRole: databaseOwnerRoleName(app, env),
         vaultPolicy: vaultPolicyName(app, env),
         kubernetesAuthRole: kubernetesAuthRoleName(app, env),
         databaseSecretsRole: databaseSecretsRoleName(app, env),

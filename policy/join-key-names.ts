@@ -32,10 +32,18 @@ function checksFor(type: string, props: Record<string, unknown>, n: InstanceName
                 { path: "metadata.name", actual: s("metadata", "name"), expected: n.serviceAccount },
                 { path: "metadata.namespace", actual: s("metadata", "namespace"), expected: n.namespace },
             ];
-        case "postgresql:index/database:Database":
-            return [{ path: "name", actual: s("name"), expected: n.database }];
-        case "postgresql:index/role:Role":
-            return [{ path: "name", actual: s("name"), expected: n.ownerRole }];
+        case "postgresql:index/database:Database": {
+            const checks: Check[] = [{ path: "name", actual: s("name"), expected: n.database }];
+            if (get(props, "owner") !== undefined) checks.push({ path: "owner", actual: s("owner"), expected: n.databaseOwnerRole });
+            return checks;
+        }
+        case "postgresql:index/role:Role": {
+            // Two roles per instance: the one its credentials act as, and the database's owner.
+            const name = s("name");
+            return [{ path: "name", actual: name, expected: name === n.databaseOwnerRole ? n.databaseOwnerRole : n.ownerRole }];
+        }
+        case "postgresql:index/grantRole:GrantRole":
+            return [{ path: "grantRole", actual: s("grantRole"), expected: n.ownerRole }];
         case "postgresql:index/grant:Grant":
             return [{ path: "database", actual: s("database"), expected: n.database }];
         case "vault:index/policy:Policy":

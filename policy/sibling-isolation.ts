@@ -1,8 +1,14 @@
 // sibling-isolation: an instance (app, env) is isolated from every other instance by names and
 // grants only (in-cluster siblings such as erp-sandbox share prod's cluster, database server and
-// Vault). So no Vault policy, database role, grant, Vault database connection or secrets role, or
-// Kubernetes-auth role of an instance may refer to another instance's database, owner role, Vault
-// path, secret or namespace. Mandatory in every stack.
+// Vault). So no Vault policy, database role, grant, role membership, Vault database connection or
+// secrets role, or Kubernetes-auth role of an instance may refer to another instance's database,
+// roles (the one its credentials act as, the one owning its database), Vault path, secret or
+// namespace. Mandatory in every stack.
+//
+// The shape it knows (README.md, "The database contract"): per instance two NOLOGIN roles, grants on
+// its own database to its own role and to Vault's shared login (shared.vaultPostgresRole, which is
+// no instance's), Vault's ADMIN OPTION on its own role, and PUBLIC's privileges revoked. A grant to
+// PUBLIC is a grant to every sibling's users, so an instance may only revoke from PUBLIC.
 //
 // Names are compared as whole identifiers/path segments, never as substrings: `erp` is a prefix of
 // `erp-sandbox`, and `apps/data/erp-sandbox` is not erp's. A Vault policy path is also matched as
@@ -11,7 +17,7 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { InstanceNames, shared } from "../components/naming";
 import { catalogue, ownership, stackOfUrn } from "./context";
-import { get, getString, stringLeaves } from "./runtime";
+import { get, getString, getStrings, stringLeaves } from "./runtime";
 
 export const NAME = "sibling-isolation";
 
@@ -20,6 +26,7 @@ export const ISOLATED_TYPES = new Set([
     "vault:index/policy:Policy",
     "postgresql:index/role:Role",
     "postgresql:index/grant:Grant",
+    "postgresql:index/grantRole:GrantRole",
     "vault:database/secretBackendRole:SecretBackendRole",
     "vault:database/secretBackendConnection:SecretBackendConnection",
     "vault:kubernetes/authBackendRole:AuthBackendRole",
@@ -30,7 +37,7 @@ const IGNORED_INPUTS = new Set(["password", "passwordWo", "passwordWoVersion"]);
 
 /** The identifiers an instance owns: id (namespace, database, Vault names), owner role, secret names. */
 function ownedIdentifiers(n: InstanceNames): string[] {
-    return [...new Set([n.instance, n.namespace, n.database, n.ownerRole, n.vaultPolicy, n.kubernetesAuthRole,
+    return [...new Set([n.instance, n.namespace, n.database, n.ownerRole, n.databaseOwnerRole, n.vaultPolicy, n.kubernetesAuthRole,
         n.databaseSecretsRole, n.databaseConnection, n.kvPath, n.serviceAccount, n.dynamicSecret, n.dbCredentialsSecret])];
 }
 
@@ -94,7 +101,7 @@ function identifiers(s: string): string[] {
 
 export const siblingIsolation: ResourceValidationPolicy = {
     name: NAME,
-    description: "An app instance's Vault policy, database role, grant, Vault database connection and role, and "
+    description: "An app instance's Vault policy, database roles, grants and role memberships, Vault database connection and role, and "
         + "Kubernetes-auth role refer only to its own database, role, Vault paths and namespace, never to another instance's.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
@@ -130,6 +137,23 @@ export const siblingIsolation: ResourceValidationPolicy = {
                 }
             }
         }
+        // Vault connects as its shared, non-superuser login: any other login (the superuser, another
+        // instance's role) could issue users that reach every instance.
+        if (args.type === "vault:database/secretBackendConnection:SecretBackendConnection") {
+            const user = getString(args.props, "postgresql", "username");
+            if (user !== undefined && user !== shared.vaultPostgresRole) {
+                reportViolation(`${args.type} "${args.name}" of instance ${who}: Vault connects as "${user}"; it must connect as its own `
+                    + `login "${shared.vaultPostgresRole}" (CREATEROLE, ADMIN OPTION on each instance's role only), never a superuser.`, args.urn);
+            }
+        }
+        // A grant to PUBLIC reaches every other instance's users.
+        if (args.type === "postgresql:index/grant:Grant" && (getString(args.props, "role") ?? "").toLowerCase() === "public") {
+            const privileges = getStrings(args.props, "privileges") ?? [];
+            if (privileges.length > 0) {
+                reportViolation(`${args.type} "${args.name}" of instance ${who}: grants ${privileges.join(", ")} to PUBLIC, which every `
+                    + "other instance's users belong to; an instance may only revoke from PUBLIC (privileges: []).", args.urn);
+            }
+        }
         // Every name in every input, as whole identifiers (SQL names, path segments, list items).
         for (const input of Object.keys(args.props).sort()) {
             if (IGNORED_INPUTS.has(input)) continue;
@@ -145,7 +169,8 @@ export const siblingIsolation: ResourceValidationPolicy = {
 
 /** What an identifier is to the instance that owns it. */
 function kindOf(id: string, n: InstanceNames): string {
-    if (id === n.ownerRole) return "the database owner role";
+    if (id === n.ownerRole) return "the role its credentials act as";
+    if (id === n.databaseOwnerRole) return "the role owning its database";
     if (id === n.dynamicSecret || id === n.dbCredentialsSecret) return "a secret";
     return "the database, namespace and Vault name";
 }

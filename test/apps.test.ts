@@ -44,15 +44,26 @@ describe("apps: one AppInstance per (app, env)", () => {
             const inst = instance(plan, n.instance);
             assert.equal(input(one(plan, inst, APP_TYPES.namespace), "metadata.name"), n.namespace);
             const db = one(plan, inst, APP_TYPES.database);
-            const role = one(plan, inst, APP_TYPES.role);
+            const roles = childrenOf(plan, inst.urn).filter((r) => r.type === APP_TYPES.role);
+            const role = roles.find((r) => input(r, "name") === n.ownerRole)!;
+            const dbOwner = roles.find((r) => input(r, "name") === n.databaseOwnerRole)!;
+            assert.equal(roles.length, 2, "two roles: the one credentials act as, the one owning the database");
             assert.equal(input(db, "name"), n.database);
-            assert.equal(input(db, "owner"), n.ownerRole);
-            assert.equal(input(role, "name"), n.ownerRole);
-            assert.equal(input(role, "login"), true);
-            assert.ok(db.protect && role.protect, "prod state is protected");
-            const grant = one(plan, inst, APP_TYPES.grant);
-            assert.deepEqual([input(grant, "database"), input(grant, "role"), input(grant, "objectType"), input(grant, "privileges")],
-                [n.database, "public", "database", []], "CONNECT revoked from PUBLIC");
+            assert.equal(input(db, "owner"), n.databaseOwnerRole, "the database is not owned by the role credentials act as");
+            assert.equal(input(db, "connectionLimit"), 20, "the default connection limit");
+            assert.equal(input(role, "login"), false, "nobody logs in as the instance's role");
+            assert.equal(input(dbOwner, "login"), false);
+            assert.ok(db.protect && role.protect && dbOwner.protect, "prod state is protected");
+            const grants = childrenOf(plan, inst.urn).filter((r) => r.type === APP_TYPES.grant)
+                .map((g) => [input(g, "database"), input(g, "role"), input(g, "objectType"), input(g, "schema") ?? null, input(g, "privileges")]);
+            assert.deepEqual(grants.sort(), [
+                [n.database, "public", "database", null, []],
+                [n.database, n.ownerRole, "database", null, ["CONNECT", "TEMPORARY"]],
+                [n.database, n.ownerRole, "schema", "public", ["CREATE", "USAGE"]],
+                [n.database, naming.shared.vaultPostgresRole, "database", null, ["CONNECT"]],
+            ].sort(), "CONNECT revoked from PUBLIC, given to the instance's role and Vault's login");
+            const admin = one(plan, inst, "postgresql:index/grantRole:GrantRole");
+            assert.deepEqual([input(admin, "role"), input(admin, "grantRole"), input(admin, "withAdminOption")], [naming.shared.vaultPostgresRole, n.ownerRole, true]);
             const policy = one(plan, inst, APP_TYPES.policy);
             assert.equal(input(policy, "name"), n.vaultPolicy);
             assert.deepEqual(Object.keys(JSON.parse(input(policy, "policy")).path).sort(),
@@ -64,10 +75,12 @@ describe("apps: one AppInstance per (app, env)", () => {
             const dbRole = one(plan, inst, APP_TYPES.dbRole);
             assert.equal(input(dbRole, "name"), n.databaseSecretsRole);
             assert.equal(input(dbRole, "dbName"), n.databaseConnection);
-            assert.match(input(dbRole, "creationStatements")[0], new RegExp(`IN ROLE "${n.ownerRole}";$`));
+            assert.match(input(dbRole, "creationStatements")[1], new RegExp(`IN ROLE "${n.ownerRole}";$`));
+            assert.match(input(dbRole, "revocationStatements")[0], new RegExp(`REASSIGN OWNED BY %I TO %I', '{{name}}', '${n.ownerRole}'`));
             const conn = one(plan, inst, APP_TYPES.connection);
             assert.deepEqual(input(conn, "allowedRoles"), [n.databaseSecretsRole]);
             assert.match(input(conn, "postgresql.connectionUrl"), new RegExp(`/${n.database}\\?sslmode=disable$`));
+            assert.equal(input(conn, "postgresql.username"), naming.shared.vaultPostgresRole, "Vault connects as its own login, not the superuser");
             assert.equal(input(conn, "postgresql.password"), "[secret]");
             const auth = one(plan, inst, APP_TYPES.vaultAuth);
             assert.equal(input(auth, "metadata.namespace"), n.namespace);
@@ -126,7 +139,7 @@ describe("apps: one AppInstance per (app, env)", () => {
             const inst = instance(plan, "erp-sandbox");
             const argo = one(plan, inst, APP_TYPES.application);
             assert.deepEqual(input(argo, "spec.source.helm.valueFiles"), ["values.yaml", "values-sandbox.yaml"]);
-            assert.equal(input(one(plan, inst, APP_TYPES.role), "name"), "erp_sandbox_role");
+            assert.deepEqual(childrenOf(plan, inst.urn).filter((r) => r.type === APP_TYPES.role).map((r) => input(r, "name")).sort(), ["erp_sandbox_db_owner", "erp_sandbox_role"]);
             assert.equal(childrenOf(plan, inst.urn).filter((r) => r.type === APP_TYPES.dns).length, 0, "a sibling is never published");
         });
     });

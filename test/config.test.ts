@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { ConfigError, parseConfig } from "../components/config";
+import { ConfigError, DEFAULT_CONNECTION_LIMIT, parseConfig } from "../components/config";
 import { readStackConfig } from "../components/stack-config";
 import { projectApps, ROOT, runPlanCli, writeStackFile } from "./helpers/plan";
 
@@ -112,6 +112,14 @@ describe("config: one typed, validated loader", () => {
         assert.deepEqual(erp.sync.prod, { automated: true, prune: true, selfHeal: true });
         assert.deepEqual(erp.sync.sandbox, { automated: true, prune: true, selfHeal: false });
         expectConfigError("prod", { "homelab:apps": { ...projectApps(), erp: { sync: { staging: { prune: false } } } } }, '"homelab:apps.erp.sync.staging"', "one of this app's envs");
+    });
+
+    it("gives every app a database connection limit: the default, or the catalogue's, within bounds", () => {
+        const cfg = parseConfig("prod", raw("prod", { "homelab:apps": { ...projectApps(), erp: { envs: ["prod", "sandbox"], connectionLimit: 35 } } }));
+        assert.equal(cfg.apps.find((a) => a.name === "erp")!.connectionLimit, 35);
+        assert.equal(cfg.apps.find((a) => a.name === "cms")!.connectionLimit, DEFAULT_CONNECTION_LIMIT);
+        expectConfigError("prod", { "homelab:apps": { ...projectApps(), erp: { connectionLimit: 0 } } }, '"homelab:apps.erp.connectionLimit"', "an integer from 1 to 80");
+        expectConfigError("prod", { "homelab:apps": { ...projectApps(), erp: { connectionLimit: -1 } } }, '"homelab:apps.erp.connectionLimit"', "an integer from 1 to 80");
     });
 
     it("fails the plan with exit 2 and no stack trace before registering anything", () => {

@@ -4,10 +4,10 @@ import * as naming from "../components/naming";
 describe("naming: the <app>/<env> join key", () => {
     // Every row of the table in ARCHITECTURE.md, "The join key".
     const table = [
-        { app: "erp", env: "prod", instance: "erp", valueFiles: ["values.yaml"], database: "erp", ownerRole: "erp_role" },
-        { app: "erp", env: "sandbox", instance: "erp-sandbox", valueFiles: ["values.yaml", "values-sandbox.yaml"], database: "erp-sandbox", ownerRole: "erp_sandbox_role" },
-        { app: "url-shortener", env: "prod", instance: "url-shortener", valueFiles: ["values.yaml"], database: "url-shortener", ownerRole: "url_shortener_role" },
-        { app: "url-shortener", env: "sandbox", instance: "url-shortener-sandbox", valueFiles: ["values.yaml", "values-sandbox.yaml"], database: "url-shortener-sandbox", ownerRole: "url_shortener_sandbox_role" },
+        { app: "erp", env: "prod", instance: "erp", valueFiles: ["values.yaml"], database: "erp", ownerRole: "erp_role", databaseOwnerRole: "erp_db_owner" },
+        { app: "erp", env: "sandbox", instance: "erp-sandbox", valueFiles: ["values.yaml", "values-sandbox.yaml"], database: "erp-sandbox", ownerRole: "erp_sandbox_role", databaseOwnerRole: "erp_sandbox_db_owner" },
+        { app: "url-shortener", env: "prod", instance: "url-shortener", valueFiles: ["values.yaml"], database: "url-shortener", ownerRole: "url_shortener_role", databaseOwnerRole: "url_shortener_db_owner" },
+        { app: "url-shortener", env: "sandbox", instance: "url-shortener-sandbox", valueFiles: ["values.yaml", "values-sandbox.yaml"], database: "url-shortener-sandbox", ownerRole: "url_shortener_sandbox_role", databaseOwnerRole: "url_shortener_sandbox_db_owner" },
     ];
     for (const row of table) {
         it(`derives every name of ${row.app}/${row.env}`, () => {
@@ -17,7 +17,8 @@ describe("naming: the <app>/<env> join key", () => {
             assert.equal(n.argoApplication, row.instance, "Argo CD Application name");
             assert.deepEqual(n.valueFiles, row.valueFiles, "Helm valueFiles");
             assert.equal(n.database, row.database, "PostgreSQL database");
-            assert.equal(n.ownerRole, row.ownerRole, "PostgreSQL owner role");
+            assert.equal(n.ownerRole, row.ownerRole, "PostgreSQL role the credentials act as (owns the tables)");
+            assert.equal(n.databaseOwnerRole, row.databaseOwnerRole, "PostgreSQL role owning the database");
             assert.equal(n.vaultPolicy, row.instance, "Vault policy");
             assert.equal(n.kubernetesAuthRole, row.instance, "Kubernetes-auth role");
             assert.equal(n.databaseSecretsRole, row.instance, "database secrets role");
@@ -60,6 +61,14 @@ describe("naming: the <app>/<env> join key", () => {
         assert.equal(naming.namespaceName(app, env).length, 59);
         assert.throws(() => naming.ownerRoleName(app, env), (e: Error) =>
             e.message.includes(`app "${app}"`) && e.message.includes("64 bytes") && e.message.includes("at most 63 bytes"));
+    });
+
+    it("rejects a database owner role name over 63 bytes: its suffix is longer than the owner role's", () => {
+        const app = "a".repeat(30);
+        const env = "b".repeat(24); // id 55: "<id>_role" is 60 bytes, "<id>_db_owner" 64
+        assert.equal(naming.ownerRoleName(app, env).length, 60);
+        assert.throws(() => naming.databaseOwnerRoleName(app, env), /PostgreSQL role name "a+_b+_db_owner" is 64 bytes/);
+        assert.equal(naming.databaseOwnerRoleName(app, "b".repeat(23)).length, 63);
     });
 
     it("builds the public hostname and the shared repo URL", () => {

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { parseConfig } from "../components/config";
 import { Facts, factsOf, parityDifferences, PARITY_EXCEPTIONS } from "../components/parity";
+import { shared } from "../components/naming";
 import { readStackConfig } from "../components/stack-config";
 import { PlanDocument, PlanResource } from "../tools/plan-types";
 import { byType, planOf, ROOT, runPlanCli, STACKS, writeStackFile } from "./helpers/plan";
@@ -103,6 +104,24 @@ describe("platform: releases, providers, ordering", () => {
         const vms = planOf("sandbox-vms");
         assert.equal(byType(vms, "gcp:storage/bucket:Bucket").length, 0);
         assert.equal((release(vms, "longhorn").inputs.values as any).defaultBackupStore.backupTarget, "");
+    });
+
+    it("gives Vault its own PostgreSQL login, not a superuser, and closes postgres and template1 to PUBLIC, in every stack", () => {
+        for (const stack of STACKS) {
+            const plan = planOf(stack);
+            const roles = byType(plan, "postgresql:index/role:Role").filter((r) => r.inputs.name === shared.vaultPostgresRole);
+            assert.equal(roles.length, 1, `${stack}: one ${shared.vaultPostgresRole}`);
+            const { login, createRole, superuser, createDatabase, password } = roles[0].inputs;
+            assert.deepEqual({ login, createRole, superuser, createDatabase }, { login: true, createRole: true, superuser: false, createDatabase: false }, stack);
+            assert.equal(password, "[secret]", `${stack}: its password is a secret`);
+            const revoked = byType(plan, "postgresql:index/grant:Grant").filter((g) => g.inputs.role === "public" && ["postgres", "template1"].includes(g.inputs.database as string));
+            assert.deepEqual(revoked.map((g) => [g.inputs.database, g.inputs.objectType, g.inputs.privileges]).sort(),
+                [["postgres", "database", []], ["template1", "database", []]], stack);
+            for (const c of byType(plan, "vault:database/secretBackendConnection:SecretBackendConnection")) {
+                assert.equal((c.inputs.postgresql as Record<string, unknown>).username, shared.vaultPostgresRole, `${stack}: ${c.name}`);
+                assert.ok(c.dependsOn.some((d) => d.endsWith(`::${c.name.replace(/-db-connection$/, "")}-vault-admin`)), `${c.name} waits for Vault's ADMIN OPTION`);
+            }
+        }
     });
 
     it("gives every kubernetes, postgresql and vault resource an explicit provider", () => {

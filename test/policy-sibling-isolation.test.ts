@@ -93,7 +93,35 @@ describe("policy sibling-isolation", () => {
         it("a role that is a member of another instance's owner role", () => {
             const role = appResource(S, "erp-sandbox", "postgresql:index/role:Role", "owner-role", { name: "erp_sandbox_role", login: true, roles: ["erp_role"] });
             const [v] = run([role]);
-            assert.match(v.message, /input roles\[0\] refers to "erp_role", the database owner role of instance erp \(app erp, env prod\)/);
+            assert.match(v.message, /input roles\[0\] refers to "erp_role", the role its credentials act as of instance erp \(app erp, env prod\)/);
+        });
+
+        it("the new shape passes: two NOLOGIN roles, grants to its own role and to Vault's login, Vault's ADMIN OPTION on its own role", () => {
+            const r = (type: string, part: string, inputs: Record<string, unknown>) => appResource(S, "erp-sandbox", type, part, inputs);
+            assert.deepStrictEqual(run([
+                r("postgresql:index/role:Role", "owner-role", { name: "erp_sandbox_role", login: false }),
+                r("postgresql:index/role:Role", "database-owner-role", { name: "erp_sandbox_db_owner", login: false }),
+                r("postgresql:index/grant:Grant", "owner-role-connect", { database: "erp-sandbox", role: "erp_sandbox_role", objectType: "database", privileges: ["CONNECT", "TEMPORARY"] }),
+                r("postgresql:index/grant:Grant", "owner-role-schema", { database: "erp-sandbox", schema: "public", role: "erp_sandbox_role", objectType: "schema", privileges: ["CREATE", "USAGE"] }),
+                r("postgresql:index/grant:Grant", "vault-connect", { database: "erp-sandbox", role: "vault_admin", objectType: "database", privileges: ["CONNECT"] }),
+                r("postgresql:index/grantRole:GrantRole", "vault-admin", { role: "vault_admin", grantRole: "erp_sandbox_role", withAdminOption: true }),
+            ]), []);
+        });
+
+        it("a role membership that grants one instance's role to another instance (or Vault's ADMIN OPTION on it from the wrong instance)", () => {
+            const grantRole = (instance: string, inputs: Record<string, unknown>) => appResource(S, instance, "postgresql:index/grantRole:GrantRole", "vault-admin", inputs);
+            assert.deepStrictEqual(reached([grantRole("erp-sandbox", { role: "erp_sandbox_role", grantRole: "erp_role" })]), ["erp"]);
+            assert.deepStrictEqual(reached([grantRole("erp", { role: "erp_sandbox_role", grantRole: "erp_role" })]), ["erp-sandbox"]);
+            assert.deepStrictEqual(reached([grantRole("erp-sandbox", { role: "vault_admin", grantRole: "erp_db_owner", withAdminOption: true })]), ["erp"]);
+            const [v] = run([grantRole("erp-sandbox", { role: "vault_admin", grantRole: "erp_db_owner" })]);
+            assert.match(v.message, /input grantRole refers to "erp_db_owner", the role owning its database of instance erp/);
+        });
+
+        it("a grant to PUBLIC opens the database to every sibling's users; revoking from PUBLIC is fine", () => {
+            const grant = (privileges: string[]) => appResource(S, "erp", "postgresql:index/grant:Grant", "revoke-public-connect", { database: "erp", role: "public", objectType: "database", privileges });
+            assert.deepStrictEqual(run([grant([])]), []);
+            const [v] = run([grant(["CONNECT"])]);
+            assert.match(v.message, /of instance erp: grants CONNECT to PUBLIC, which every other instance's users belong to/);
         });
 
         it("a secrets role whose SQL grants another instance's owner role, or that uses its connection", () => {
@@ -107,12 +135,14 @@ describe("policy sibling-isolation", () => {
         });
 
         it("a database connection to another instance's database", () => {
-            const conn = (db: string) => appResource(S, "erp", "vault:database/secretBackendConnection:SecretBackendConnection", "db-connection", {
+            const conn = (db: string, username = "vault_admin") => appResource(S, "erp", "vault:database/secretBackendConnection:SecretBackendConnection", "db-connection", {
                 backend: "database", name: "erp", allowedRoles: ["erp"],
-                postgresql: { connectionUrl: `postgresql://{{username}}:{{password}}@10.0.0.2:5432/${db}?sslmode=disable`, username: "postgres", password: "[secret]" },
+                postgresql: { connectionUrl: `postgresql://{{username}}:{{password}}@10.0.0.2:5432/${db}?sslmode=disable`, username, password: "[secret]" },
             });
             assert.deepStrictEqual(reached([conn("erp")]), []);
             assert.deepStrictEqual(reached([conn("erp-sandbox")]), ["erp-sandbox"]);
+            const [v] = run([conn("erp", "postgres")]);
+            assert.match(v.message, /of instance erp: Vault connects as "postgres"; it must connect as its own login "vault_admin"/);
         });
 
         it("a Kubernetes-auth role bound to another instance's namespace", () => {

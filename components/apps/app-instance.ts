@@ -18,12 +18,15 @@ export interface AppBackends {
     databaseMount: vault.Mount;
     /** Kubernetes auth backend. */
     kubernetesAuth: vault.AuthBackend;
-    /** Postgres as Vault (inside the cluster) reaches it, with the admin credentials (secret). */
+    /** Postgres as Vault (inside the cluster) reaches it, with Vault's own login (not a superuser). */
     postgres: {
         clusterHost: pulumi.Input<string>;
         clusterPort: pulumi.Input<number>;
-        adminUser: pulumi.Input<string>;
-        adminPassword: pulumi.Input<string>;
+        vaultUser: pulumi.Input<string>;
+        /** Secret. */
+        vaultPassword: pulumi.Input<string>;
+        /** Vault's login role: granted ADMIN OPTION on each instance's role. */
+        vaultRole: postgresql.Role;
     };
     /** The Gitea base URL Argo CD clones from, and the organisation owning the app repos. */
     giteaClusterUrl: pulumi.Input<string>;
@@ -69,11 +72,49 @@ export function instancePolicy(app: string, env: string): string {
     }, null, 2);
 }
 
+/**
+ * What Vault runs, as the connection's user (Vault's own login) in the instance's database, to
+ * issue a credential: a user that may log in until its lease ends, is a member of the instance's
+ * role and acts as it from login on (so what it creates belongs to the lasting role). Setting
+ * createrole_self_grant for the transaction gives Vault's login the privileges of the user it
+ * creates, which revocation needs on PostgreSQL 16+ (REASSIGN OWNED / DROP OWNED).
+ * Vault splits each statement on ';' (plugins/database/postgresql/postgresql.go, NewUser).
+ */
+export function creationStatements(ownerRole: string): string[] {
+    return [
+        "SET LOCAL createrole_self_grant = 'set, inherit';",
+        `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' IN ROLE "${ownerRole}";`,
+        `ALTER ROLE "{{name}}" SET role = '${ownerRole}';`,
+    ];
+}
+
+/**
+ * What Vault runs to revoke a credential: what the user still owns goes to the instance's role
+ * (never lost), its remaining privileges go, then the user. Vault retries a revocation that failed,
+ * so a user that is already gone is not an error. The first statement contains END: Vault runs it
+ * whole instead of splitting it on ';' (containsMultilineStatement in the same file).
+ */
+export function revocationStatements(ownerRole: string): string[] {
+    return [
+        "DO $$\nBEGIN\n"
+        + "  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{{name}}') THEN\n"
+        + `    EXECUTE format('REASSIGN OWNED BY %I TO %I', '{{name}}', '${ownerRole}');\n`
+        + "    EXECUTE format('DROP OWNED BY %I', '{{name}}');\n"
+        + "  END IF;\nEND\n$$;",
+        `DROP ROLE IF EXISTS "{{name}}";`,
+    ];
+}
+
+/** The privileges of the instance's role on its own database and on the database's public schema. */
+export const OWNER_ROLE_DATABASE_PRIVILEGES = ["CONNECT", "TEMPORARY"];
+export const OWNER_ROLE_SCHEMA_PRIVILEGES = ["CREATE", "USAGE"];
+
 export class AppInstance extends pulumi.ComponentResource {
     readonly names: naming.InstanceNames;
     readonly namespace: k8s.core.v1.Namespace;
     readonly database: postgresql.Database;
     readonly ownerRole: postgresql.Role;
+    readonly databaseOwnerRole: postgresql.Role;
     readonly application: k8s.apiextensions.CustomResource;
     readonly dnsRecord?: cloudflare.DnsRecord;
 
@@ -99,24 +140,57 @@ export class AppInstance extends pulumi.ComponentResource {
             metadata: { name: n.serviceAccount, namespace: this.namespace.metadata.name, labels },
         }, k8sOpts);
 
-        // PostgreSQL: the instance's own database, its owner, and no CONNECT for anyone else.
+        // PostgreSQL: the instance's own database, owned by a role nobody logs in as; the role its
+        // credentials act as (it owns the tables), also NOLOGIN; no CONNECT for anyone else.
         this.ownerRole = new postgresql.Role(`${name}-owner-role`, {
             name: n.ownerRole,
-            login: true,
+            login: false,
+        }, { ...pgOpts, protect: args.protectState });
+        this.databaseOwnerRole = new postgresql.Role(`${name}-database-owner-role`, {
+            name: n.databaseOwnerRole,
+            login: false,
         }, { ...pgOpts, protect: args.protectState });
         this.database = new postgresql.Database(`${name}-database`, {
             name: n.database,
-            owner: this.ownerRole.name,
+            owner: this.databaseOwnerRole.name,
+            connectionLimit: app.connectionLimit,
         }, { ...pgOpts, protect: args.protectState });
-        new postgresql.Grant(`${name}-revoke-public-connect`, {
+        const revokePublic = new postgresql.Grant(`${name}-revoke-public-connect`, {
             database: this.database.name,
             role: "public",
             objectType: "database",
             privileges: [],
         }, pgOpts);
+        const ownerConnect = new postgresql.Grant(`${name}-owner-role-connect`, {
+            database: this.database.name,
+            role: this.ownerRole.name,
+            objectType: "database",
+            privileges: OWNER_ROLE_DATABASE_PRIVILEGES,
+        }, pgOpts);
+        const ownerSchema = new postgresql.Grant(`${name}-owner-role-schema`, {
+            database: this.database.name,
+            schema: "public",
+            role: this.ownerRole.name,
+            objectType: "schema",
+            privileges: OWNER_ROLE_SCHEMA_PRIVILEGES,
+        }, pgOpts);
+        // Vault's login: CONNECT here, and ADMIN OPTION on the instance's role (to make its users
+        // members of it, PostgreSQL 16+), with its privileges (to reassign what a user owned to it).
+        const vaultConnect = new postgresql.Grant(`${name}-vault-connect`, {
+            database: this.database.name,
+            role: b.postgres.vaultRole.name,
+            objectType: "database",
+            privileges: ["CONNECT"],
+        }, pgOpts);
+        const vaultAdmin = new postgresql.GrantRole(`${name}-vault-admin`, {
+            role: b.postgres.vaultRole.name,
+            grantRole: this.ownerRole.name,
+            withAdminOption: true,
+        }, pgOpts);
 
-        // Vault: a connection to this database only, a role issuing members of the owner role,
-        // a policy reading only this instance's paths, and a Kubernetes-auth role bound to its namespace.
+        // Vault: a connection to this database only, as Vault's own login; a role issuing users
+        // that act as the instance's role; a policy reading only this instance's paths, and a
+        // Kubernetes-auth role bound to its namespace.
         const connection = new vault.database.SecretBackendConnection(`${name}-db-connection`, {
             backend: b.databaseMount.path,
             name: n.databaseConnection,
@@ -124,21 +198,19 @@ export class AppInstance extends pulumi.ComponentResource {
             verifyConnection: true,
             postgresql: {
                 connectionUrl: pulumi.interpolate`postgresql://{{username}}:{{password}}@${b.postgres.clusterHost}:${b.postgres.clusterPort}/${this.database.name}?sslmode=disable`,
-                username: b.postgres.adminUser,
-                password: b.postgres.adminPassword,
+                username: b.postgres.vaultUser,
+                password: b.postgres.vaultPassword,
             },
-        }, vaultOpts);
+        }, { ...vaultOpts, dependsOn: [vaultConnect, vaultAdmin] });
         new vault.database.SecretBackendRole(`${name}-db-role`, {
             backend: b.databaseMount.path,
             name: n.databaseSecretsRole,
             dbName: connection.name,
-            creationStatements: [
-                `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' IN ROLE "${n.ownerRole}";`,
-            ],
-            revocationStatements: [`DROP ROLE IF EXISTS "{{name}}";`],
+            creationStatements: creationStatements(n.ownerRole),
+            revocationStatements: revocationStatements(n.ownerRole),
             defaultTtl: DB_CREDENTIALS_TTL,
             maxTtl: DB_CREDENTIALS_MAX_TTL,
-        }, { ...vaultOpts, dependsOn: [this.ownerRole] });
+        }, { ...vaultOpts, dependsOn: [this.ownerRole, revokePublic, ownerConnect, ownerSchema] });
         const policy = new vault.Policy(`${name}-vault-policy`, {
             name: n.vaultPolicy,
             policy: instancePolicy(app.name, env),

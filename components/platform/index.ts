@@ -17,6 +17,7 @@ import {
 import { adopt, importIds } from "../adoption";
 import { VaultBootstrap } from "./vault-bootstrap";
 import { OutsideClusterAuth, VaultConfig } from "./vault-config";
+import { PostgresAccess } from "./postgres-access";
 
 export interface PlatformArgs {
     config: LabConfig;
@@ -67,6 +68,8 @@ export class Platform extends pulumi.ComponentResource {
             superuser: true,
         }, { parent: this });
         const k8sOpts = { parent: this, provider: this.kubernetesProvider };
+        // Vault's own (non-superuser) login and the shared databases closed to instance credentials.
+        const postgresAccess = new PostgresAccess(`${name}-postgres-access`, { provider: this.postgresqlProvider }, { parent: this });
 
         // A release prod already has is imported where it is; every prod release is kept on delete.
         const release = (key: ChartKey, values: pulumi.Input<Record<string, unknown>>,
@@ -201,8 +204,9 @@ export class Platform extends pulumi.ComponentResource {
             postgres: {
                 clusterHost: metal.postgres.clusterHost,
                 clusterPort: metal.postgres.clusterPort,
-                adminUser: metal.postgres.adminUser,
-                adminPassword: metal.postgres.adminPassword,
+                vaultUser: postgresAccess.vaultUser,
+                vaultPassword: postgresAccess.vaultPassword,
+                vaultRole: postgresAccess.vaultRole,
             },
             giteaClusterUrl: metal.gitea.clusterUrl,
             giteaOrg: cfg.giteaOrg,
