@@ -35,7 +35,7 @@ export const importIds = {
  * `retainOnDelete` when it holds state (removing it from the program or `destroy` only drops it
  * from the state; deliberate removal is a runbook). Sandboxes import and retain nothing.
  */
-export function adopt(cfg: LabConfig, opts: { exists: boolean; id: string; stateful: boolean }): pulumi.CustomResourceOptions {
+export function adopt(cfg: Pick<LabConfig, "isProd">, opts: { exists: boolean; id: string; stateful: boolean }): pulumi.CustomResourceOptions {
     if (!cfg.isProd) return {};
     const out: pulumi.CustomResourceOptions = {};
     if (opts.exists) out.import = opts.id;

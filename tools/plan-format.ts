@@ -51,7 +51,10 @@ export function renderTree(plan: PlanDocument, elapsedMs?: number): string {
         const list = children.get(parent) ?? [];
         list.forEach((r, i) => {
             const last = i === list.length - 1;
-            const flags = [r.protect ? "protected" : "", r.dependsOn.length ? `${r.dependsOn.length} deps` : ""].filter(Boolean);
+            const flags = [
+                r.import ? `import ${r.import}` : "", r.protect ? "protected" : "", r.retainOnDelete ? "retained" : "",
+                r.dependsOn.length ? `${r.dependsOn.length} deps` : "",
+            ].filter(Boolean);
             lines.push(`${indent}${last ? "└─ " : "├─ "}${r.name} [${r.type}]${keyName(r)}${flags.length ? ` (${flags.join(", ")})` : ""}`);
             walk(r.urn, indent + (last ? "   " : "│  "));
         });
@@ -62,6 +65,9 @@ export function renderTree(plan: PlanDocument, elapsedMs?: number): string {
     lines.push("", "resources per type:");
     for (const [type, n] of [...counts.entries()].sort()) lines.push(`  ${String(n).padStart(4)}  ${type}`);
     lines.push(`  ${String(plan.resources.length).padStart(4)}  total`);
+    const custom = plan.resources.filter((r) => !r.type.startsWith("lab:") && !r.type.startsWith("pulumi:providers:"));
+    const imported = custom.filter((r) => r.import).length;
+    lines.push(`adoption: ${imported} imported, ${custom.length - imported} created, ${custom.filter((r) => r.retainOnDelete).length} kept on delete`);
     lines.push("", plan.violations.length ? "policy violations:" : "policy violations: none");
     for (const v of plan.violations) lines.push(`  [${v.enforcement}] ${v.policy}: ${v.message}${v.urn ? ` (${v.urn})` : ""}`);
     if (elapsedMs !== undefined) lines.push("", `planned in ${elapsedMs} ms`);

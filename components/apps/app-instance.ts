@@ -6,6 +6,7 @@ import * as vault from "@pulumi/vault";
 import * as cloudflare from "@pulumi/cloudflare";
 import { AppSpec } from "../config";
 import * as naming from "../naming";
+import { adopt, importIds } from "../adoption";
 
 /** The shared backends every instance lives under: inputs, never created here. */
 export interface AppBackends {
@@ -43,6 +44,8 @@ export interface PublicDns {
     provider: cloudflare.Provider;
     zone: string;
     zoneId: string;
+    /** Cloudflare ids of the records prod already has, by app (imported). */
+    existingRecordIds: Record<string, string>;
     /** What the record points at (the Cloudflare tunnel's hostname). */
     target: pulumi.Input<string>;
 }
@@ -51,8 +54,10 @@ export interface AppInstanceArgs {
     app: AppSpec;
     env: string;
     backends: AppBackends;
-    /** protect the instance's state (database, owner role): prod. */
+    /** protect the instance's state (database, owner role), keep it on delete: prod. */
     protectState: boolean;
+    /** Prod already has this instance (OpenTofu made it): what exists is imported, not created. */
+    exists: boolean;
     dns?: PublicDns;
 }
 
@@ -126,6 +131,10 @@ export class AppInstance extends pulumi.ComponentResource {
         const k8sOpts = { parent: this, provider: b.kubernetesProvider };
         const pgOpts = { parent: this, provider: b.postgresqlProvider };
         const vaultOpts = { parent: this, provider: b.vaultProvider };
+        // Prod: what the instance already has is imported by the id its provider expects, and what
+        // holds state is kept on delete (adoption.ts derives both).
+        const prod = { isProd: args.protectState };
+        const adopted = (id: string, stateful: boolean) => adopt(prod, { exists: args.exists, id, stateful });
         const labels = {
             "app.kubernetes.io/part-of": app.name,
             "lab.home/env": env,
@@ -135,7 +144,7 @@ export class AppInstance extends pulumi.ComponentResource {
         // Kubernetes: the namespace and the identity the instance authenticates to Vault with.
         this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
             metadata: { name: n.namespace, labels },
-        }, k8sOpts);
+        }, { ...k8sOpts, ...adopted(importIds.clusterObject(n.namespace), true) });
         const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-service-account`, {
             metadata: { name: n.serviceAccount, namespace: this.namespace.metadata.name, labels },
         }, k8sOpts);
@@ -145,16 +154,17 @@ export class AppInstance extends pulumi.ComponentResource {
         this.ownerRole = new postgresql.Role(`${name}-owner-role`, {
             name: n.ownerRole,
             login: false,
-        }, { ...pgOpts, protect: args.protectState });
+        }, { ...pgOpts, protect: args.protectState, ...adopted(importIds.postgresRole(n.ownerRole), true) });
         this.databaseOwnerRole = new postgresql.Role(`${name}-database-owner-role`, {
             name: n.databaseOwnerRole,
             login: false,
-        }, { ...pgOpts, protect: args.protectState });
+            // new with the database contract: created on prod too, then kept
+        }, { ...pgOpts, protect: args.protectState, ...adopt(prod, { exists: false, id: "", stateful: true }) });
         this.database = new postgresql.Database(`${name}-database`, {
             name: n.database,
             owner: this.databaseOwnerRole.name,
             connectionLimit: app.connectionLimit,
-        }, { ...pgOpts, protect: args.protectState });
+        }, { ...pgOpts, protect: args.protectState, ...adopted(importIds.postgresDatabase(n.database), true) });
         const revokePublic = new postgresql.Grant(`${name}-revoke-public-connect`, {
             database: this.database.name,
             role: "public",
@@ -201,7 +211,7 @@ export class AppInstance extends pulumi.ComponentResource {
                 username: b.postgres.vaultUser,
                 password: b.postgres.vaultPassword,
             },
-        }, { ...vaultOpts, dependsOn: [vaultConnect, vaultAdmin] });
+        }, { ...vaultOpts, dependsOn: [vaultConnect, vaultAdmin], ...adopted(importIds.vaultDatabaseConnection(naming.shared.databaseMount, n.databaseConnection), false) });
         new vault.database.SecretBackendRole(`${name}-db-role`, {
             backend: b.databaseMount.path,
             name: n.databaseSecretsRole,
@@ -210,11 +220,11 @@ export class AppInstance extends pulumi.ComponentResource {
             revocationStatements: revocationStatements(n.ownerRole),
             defaultTtl: DB_CREDENTIALS_TTL,
             maxTtl: DB_CREDENTIALS_MAX_TTL,
-        }, { ...vaultOpts, dependsOn: [this.ownerRole, revokePublic, ownerConnect, ownerSchema] });
+        }, { ...vaultOpts, dependsOn: [this.ownerRole, revokePublic, ownerConnect, ownerSchema], ...adopted(importIds.vaultDatabaseRole(naming.shared.databaseMount, n.databaseSecretsRole), false) });
         const policy = new vault.Policy(`${name}-vault-policy`, {
             name: n.vaultPolicy,
             policy: instancePolicy(app.name, env),
-        }, { ...vaultOpts, dependsOn: [b.kvMount] });
+        }, { ...vaultOpts, dependsOn: [b.kvMount], ...adopted(importIds.vaultPolicy(n.vaultPolicy), false) });
         new vault.kubernetes.AuthBackendRole(`${name}-vault-k8s-role`, {
             backend: b.kubernetesAuth.path,
             roleName: n.kubernetesAuthRole,
@@ -222,7 +232,7 @@ export class AppInstance extends pulumi.ComponentResource {
             boundServiceAccountNamespaces: [n.namespace],
             tokenPolicies: [policy.name],
             tokenTtl: DB_CREDENTIALS_TTL,
-        }, vaultOpts);
+        }, { ...vaultOpts, ...adopted(importIds.vaultKubernetesAuthRole(naming.shared.kubernetesAuthPath, n.kubernetesAuthRole), false) });
 
         // Vault Secrets Operator: authenticate as the instance, deliver its database credentials.
         const vsoOpts = { ...k8sOpts, dependsOn: [serviceAccount, ...(b.vsoReady ?? [])] };
@@ -283,7 +293,10 @@ export class AppInstance extends pulumi.ComponentResource {
                 content: args.dns.target,
                 proxied: true,
                 ttl: 1,
-            }, { parent: this, provider: args.dns.provider });
+            }, {
+                parent: this, provider: args.dns.provider,
+                ...adopt(prod, { exists: app.name in args.dns.existingRecordIds, id: importIds.dnsRecord(args.dns.zoneId, args.dns.existingRecordIds[app.name] ?? ""), stateful: true }),
+            });
         }
 
         this.registerOutputs({

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../config";
 import { instanceId, PROD_ENV } from "../naming";
+import { instanceExists } from "../adoption";
 import { AppBackends, AppInstance, PublicDns } from "./app-instance";
 
 export { AppInstance } from "./app-instance";
@@ -15,6 +16,7 @@ export function appInstances(cfg: LabConfig, backends: AppBackends, dns?: Public
                 env,
                 backends,
                 protectState: cfg.isProd,
+                exists: instanceExists(cfg, instanceId(app.name, env)),
                 // Only prod's instance of a public app is published, and only from the prod stack.
                 dns: app.public && env === PROD_ENV ? dns : undefined,
             }, opts));

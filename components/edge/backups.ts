@@ -37,7 +37,7 @@ export class Backups extends pulumi.ComponentResource {
                 uniformBucketLevelAccess: true,
                 publicAccessPrevention: "enforced",
                 versioning: { enabled: true },
-            }, { ...gcpOpts, protect: cfg.isProd }).name;
+            }, { ...gcpOpts, protect: cfg.isProd, retainOnDelete: cfg.isProd }).name;
 
         const account = new gcp.serviceaccount.Account(`${name}-longhorn`, {
             accountId: `longhorn-${cfg.stack}`.slice(0, 30),

@@ -26,6 +26,7 @@ export class Edge extends pulumi.ComponentResource {
             zone: cfg.zone,
             zoneId: cfg.cloudflareZoneId,
             target: cfg.tunnelHostname,
+            existingRecordIds: cfg.existing?.dnsRecords ?? {},
         };
         this.registerOutputs({});
     }
