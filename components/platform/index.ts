@@ -10,6 +10,7 @@ import { ARGOCD_NODE_PORT, MetalOutputs, NodeInfo, VAULT_NODE_PORT } from "../me
 import { shared } from "../naming";
 import { AppBackends } from "../apps/app-instance";
 import { BackupTarget } from "../edge/backups";
+import { longhornRecurringJobs } from "../backup";
 import {
     argoCdValues, BACKUP_CREDENTIALS_SECRET, hasLonghorn, K3S_LOCAL_PATH_STORAGE_CLASS, longhornValues,
     vaultLocation, vaultMode, vaultValues, vsoValues,
@@ -103,6 +104,16 @@ export class Platform extends pulumi.ComponentResource {
             }
             longhorn = release("longhorn", shared.longhornNamespace,
                 longhornValues(args.backupTarget?.url, !cfg.isProd), { dependsOn: deps }, false);
+            // Backups and snapshots of every volume on a schedule: the default group's recurring jobs.
+            for (const job of longhornRecurringJobs(cfg.backupSchedule)) {
+                if (job.task === "backup" && !args.backupTarget) continue;
+                new k8s.apiextensions.CustomResource(`${name}-longhorn-recurring-${job.task}`, {
+                    apiVersion: "longhorn.io/v1beta2",
+                    kind: "RecurringJob",
+                    metadata: { name: job.name, namespace: shared.longhornNamespace },
+                    spec: job,
+                }, { ...k8sOpts, dependsOn: [longhorn] });
+            }
             // k3s makes local-path the default; with Longhorn there, it must not stay one.
             new k8s.storage.v1.StorageClassPatch(`${name}-local-path-not-default`, {
                 metadata: {

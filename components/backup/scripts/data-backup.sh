@@ -20,6 +20,8 @@
 #   TARGET         rclone path of the stack's prefix, e.g. target:homelab-sandbox-vms/sandbox-vms
 #   PG_CONTAINER   the running Postgres container (empty: no database backup)
 #   GITEA_CONTAINER the running Gitea container (empty: no Gitea backup)
+#   COMPOSE_PROJECT when set, PG_CONTAINER and GITEA_CONTAINER are services of this compose
+#                  project, found by the labels compose puts on their containers
 #   KINDS          what to back up, default "postgres gitea"
 #   PG_USER        the Postgres superuser inside the container, default postgres
 #   WORK_DIR       where dumps are staged, default /var/lib/homelab-backup
@@ -33,6 +35,7 @@ set -euo pipefail
 : "${TARGET:?TARGET is required (the rclone path of the stack prefix, e.g. target:bucket/stack)}"
 PG_CONTAINER="${PG_CONTAINER:-}"
 GITEA_CONTAINER="${GITEA_CONTAINER:-}"
+COMPOSE_PROJECT="${COMPOSE_PROJECT:-}"
 KINDS="${KINDS:-postgres gitea}"
 PG_USER="${PG_USER:-postgres}"
 WORK_DIR="${WORK_DIR:-/var/lib/homelab-backup}"
@@ -56,6 +59,24 @@ elif command -v shasum >/dev/null 2>&1; then
     sha256() { shasum -a 256 "$1" | awk '{ print $1 }'; }
 else
     die "required tool 'sha256sum' (or shasum) is not installed"
+fi
+
+# container <service-or-name>: the running container (by compose labels when COMPOSE_PROJECT is set).
+container() {
+    [ -n "$1" ] || return 0
+    if [ -z "$COMPOSE_PROJECT" ]; then
+        printf '%s' "$1"
+        return 0
+    fi
+    docker ps --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" --filter "label=com.docker.compose.service=$1" | head -n 1
+}
+if [ -n "$COMPOSE_PROJECT" ]; then
+    log "finding the containers of compose project $COMPOSE_PROJECT"
+    for service in "$PG_CONTAINER" "$GITEA_CONTAINER"; do
+        [ -z "$service" ] || [ -n "$(container "$service")" ] || die "no running container of service $service in compose project $COMPOSE_PROJECT (docker compose -p $COMPOSE_PROJECT ps)"
+    done
+    PG_CONTAINER=$(container "$PG_CONTAINER")
+    GITEA_CONTAINER=$(container "$GITEA_CONTAINER")
 fi
 
 id=$(date -u +%Y%m%dT%H%M%SZ)
