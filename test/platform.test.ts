@@ -83,7 +83,7 @@ describe("platform: releases, providers, ordering", () => {
         }
     });
 
-    it("backs prod up to its bucket and gives sandboxes no backup target", () => {
+    it("backs prod up to its bucket and sandbox-vms to its own MinIO, never prod's bucket", () => {
         const prod = planOf("prod");
         const bucket = byType(prod, "gcp:storage/bucket:Bucket");
         assert.equal(bucket.length, 1);
@@ -95,7 +95,7 @@ describe("platform: releases, providers, ordering", () => {
         assert.ok(lh.dependsOn.some((d) => d.endsWith("::platform-longhorn-backup-credentials")), "Longhorn waits for its credentials");
         const vms = planOf("sandbox-vms");
         assert.equal(byType(vms, "gcp:storage/bucket:Bucket").length, 0);
-        assert.equal((release(vms, "longhorn").inputs.values as any).defaultBackupStore.backupTarget, "");
+        assert.equal((release(vms, "longhorn").inputs.values as any).defaultBackupStore.backupTarget, "s3://homelab-backups-sandbox-vms@us-east-1/");
     });
 
     it("gives every kubernetes, postgresql and vault resource an explicit provider", () => {

@@ -128,8 +128,10 @@ function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, input: 
 }
 
 export interface DataHostOptions {
-    /** The running Postgres container. */
+    /** The running Postgres container, or its compose service when composeProject is set. */
     pgContainer: string;
+    /** The data host's compose project: the container is found by the labels compose sets. */
+    composeProject?: string;
     pgUser?: string;
     /** The rclone path of the stack's prefix on its target, e.g. target:homelab-backups/prod. */
     target: string;
@@ -145,8 +147,14 @@ export class DataHost {
         return this.o.envFile ? `set -a; . ${q(this.o.envFile)}; set +a\n` : "";
     }
 
+    /** The container, as a shell word (found by compose labels at run time when composeProject is set). */
+    private container(): string {
+        if (!this.o.composeProject) return q(this.o.pgContainer);
+        return `"$(docker ps --quiet --filter ${q(`label=com.docker.compose.project=${this.o.composeProject}`)} --filter ${q(`label=com.docker.compose.service=${this.o.pgContainer}`)} | head -n 1)"`;
+    }
+
     private psqlCommand(db: string): string {
-        return `docker exec -i ${q(this.o.pgContainer)} psql -X -A -t -q -v ON_ERROR_STOP=1 -U ${q(this.o.pgUser ?? "postgres")} -d ${q(db)}`;
+        return `docker exec -i ${this.container()} psql -X -A -t -q -v ON_ERROR_STOP=1 -U ${q(this.o.pgUser ?? "postgres")} -d ${q(db)}`;
     }
 
     /** Runs SQL (on stdin) in a database; unaligned tuples, `|`-separated. */
@@ -181,7 +189,7 @@ export class DataHost {
     /** Streams a dump from the target into pg_restore of the running container. */
     pgRestore(id: string, file: string, db: string): Promise<string> {
         const src = q(`${this.o.target}/postgres/${id}/${file}`);
-        return this.runner.run(`${this.prelude()}rclone cat ${src} | docker exec -i ${q(this.o.pgContainer)} pg_restore --exit-on-error -U ${q(this.o.pgUser ?? "postgres")} -d ${q(db)}`);
+        return this.runner.run(`${this.prelude()}rclone cat ${src} | docker exec -i ${this.container()} pg_restore --exit-on-error -U ${q(this.o.pgUser ?? "postgres")} -d ${q(db)}`);
     }
 }
 
