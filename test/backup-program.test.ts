@@ -281,3 +281,26 @@ describe("backup-install.sh against fakes", function () {
         }), /FAILED: gitea:dump/);
     });
 });
+
+describe("data-compose.sh with a sandbox's MinIO (metal fakes)", function () {
+    let sb: Sandbox;
+    beforeEach(() => { sb = new Sandbox(); });
+    afterEach(() => sb.cleanup());
+    const compose = "services:\n  minio:\n    env_file:\n      - minio.env\n";
+    const env = () => ({ NODE_NAME: "pi2", DATA_DIR: sb.path("data"), READY_TIMEOUT: "5" });
+
+    it("generates MinIO's root password once, mode 600, and still prints only Postgres's", () => {
+        const r = ok(sb.run("data-compose.sh", env(), compose));
+        const minio = fs.readFileSync(sb.path("data", "minio.env"), "utf8");
+        assert.match(minio, /^MINIO_ROOT_PASSWORD=[0-9a-f]{48}\n$/);
+        assert.equal(fs.statSync(sb.path("data", "minio.env")).mode & 0o777, 0o600);
+        assert.ok(!r.stdout.includes(minio.split("=")[1].trim()), "stdout is Postgres's password only");
+        ok(sb.run("data-compose.sh", env(), compose));
+        assert.equal(fs.readFileSync(sb.path("data", "minio.env"), "utf8"), minio, "kept on a re-run");
+    });
+
+    it("writes no minio.env for a compose file without MinIO (prod)", () => {
+        ok(sb.run("data-compose.sh", env(), "services:\n  postgres:\n    image: x\n"));
+        assert.ok(!fs.existsSync(sb.path("data", "minio.env")));
+    });
+});
