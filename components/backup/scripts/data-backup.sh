@@ -2,7 +2,8 @@
 # Backs up the data host: every instance database (`pg_dump -Fc`) and the roles and grants
 # (`pg_dumpall --globals-only`), with the tools of the running Postgres container itself
 # (`docker exec`), so that the dump's version always matches the server's; and Gitea (`gitea
-# dump` inside its container). Each kind is uploaded with rclone to the stack's backup target
+# dump` inside its container, as its RUN_USER, the way docs.gitea.com "Backup and Restore" (1.25)
+# documents it for Docker). Each kind is uploaded with rclone to the stack's backup target
 # under <TARGET>/<kind>/<id>/, manifest.json last (a backup without a manifest is incomplete),
 # then retention keeps the newest RETAIN complete backups of that kind.
 #
