@@ -9,9 +9,11 @@ import * as path from "path";
 import { cronIntervalHours, parseConfig } from "../components/config";
 import { readStackConfig } from "../components/stack-config";
 import { guardStack } from "../components/guard";
-import { BACKUP_SCRIPTS_DIR } from "../components/backup/scripts";
+import { spawnSync } from "child_process";
+import { BACKUP_SCRIPT_NAMES, BACKUP_SCRIPTS_DIR } from "../components/backup/scripts";
 import { formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
-import { parseRestoreArgs } from "../tools/restore";
+import { KubectlWorkloads, parseRestoreArgs } from "../tools/restore";
+import { instanceNames } from "../components/naming";
 import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
 import { explain, fails, ok, Sandbox } from "./metal-harness";
 
@@ -57,6 +59,8 @@ describe("backups in every stack's plan", function () {
             assert.ok(!JSON.stringify(planOf(stack)).includes(PROD_BUCKET), `${stack}'s plan never names prod's bucket`);
         }
         assert.equal(installEnv("sandbox-k3d").INSTALL, "cron");
+        assert.match(String(install("sandbox-k3d").inputs.delete), /crontab/, "a destroyed k3d sandbox removes its crontab line");
+        assert.equal(install("prod").inputs.delete, undefined, "prod's job is never uninstalled by a destroy");
         assert.equal(installEnv("sandbox-k3d").TARGET_ENDPOINT, "http://127.0.0.1:19000");
         assert.equal(installEnv("sandbox-vms").INSTALL, "systemd");
         assert.equal(installEnv("sandbox-vms").SECRET_ENV_FILE, "/opt/homelab/data/minio.env");
@@ -240,6 +244,18 @@ describe("backup-install.sh against fakes", function () {
         assert.ok(!lines[0].includes("=b"), "the crontab line reads the credentials from the env file");
     });
 
+    it("the laptop's job is removed with the stack: its crontab line (others kept) and its folder", () => {
+        const e = env({ INSTALL: "cron", STACK: "sandbox-k3d", CONFIG_DIR: sb.path("cfg") });
+        fs.writeFileSync(sb.path("state", "crontab"), "0 9 * * * echo mine\n");
+        ok(sb.run("backup-install.sh", e, "TARGET_ACCESS_KEY_ID=a\nTARGET_SECRET_ACCESS_KEY=b\n"));
+        assert.ok(fs.existsSync(sb.path("cfg", "target.env")));
+        const r = ok(sb.run("backup-uninstall.sh", { STACK: "sandbox-k3d", CONFIG_DIR: sb.path("cfg") }));
+        assert.equal(fs.readFileSync(sb.path("state", "crontab"), "utf8"), "0 9 * * * echo mine\n");
+        assert.ok(!fs.existsSync(sb.path("cfg")));
+        assert.match(r.stderr, /done: removed/);
+        ok(sb.run("backup-uninstall.sh", { STACK: "sandbox-k3d", CONFIG_DIR: sb.path("cfg") }), );
+    });
+
     it("fails clearly without credentials, with a bad schedule, or when systemd refuses", () => {
         fails(sb.run("backup-install.sh", env(), ""), "no TARGET_ACCESS_KEY_ID on stdin");
         fails(sb.run("backup-install.sh", env({ SCHEDULE: "monthly" }), "TARGET_ACCESS_KEY_ID=a\nTARGET_SECRET_ACCESS_KEY=b\n"), "SCHEDULE must be hourly, daily or weekly");
@@ -302,5 +318,89 @@ describe("data-compose.sh with a sandbox's MinIO (metal fakes)", function () {
     it("writes no minio.env for a compose file without MinIO (prod)", () => {
         ok(sb.run("data-compose.sh", env(), "services:\n  postgres:\n    image: x\n"));
         assert.ok(!fs.existsSync(sb.path("data", "minio.env")));
+    });
+});
+
+describe("the backup scripts and their fakes pass shellcheck", () => {
+    const files = [
+        ...BACKUP_SCRIPT_NAMES.map((n) => path.join(BACKUP_SCRIPTS_DIR, n)),
+        ...["docker", "rclone", "systemctl", "crontab"].map((n) => path.join(__dirname, "fakes", "backup", n)),
+        path.join(__dirname, "fakes", "restore", "kubectl"),
+    ];
+    it("lists every script of the folder", () => {
+        assert.deepEqual(fs.readdirSync(BACKUP_SCRIPTS_DIR).sort(), [...BACKUP_SCRIPT_NAMES].sort());
+    });
+    for (const file of files) {
+        it(`shellcheck: ${path.relative(ROOT, file)}`, function () {
+            if (spawnSync("sh", ["-c", "command -v shellcheck"]).status !== 0) {
+                if (process.env.CI === "true") throw new Error("shellcheck is not installed");
+                console.log("      (skipped: 'shellcheck' is not installed; apt-get install shellcheck)");
+                this.skip();
+            }
+            const text = fs.readFileSync(file, "utf8");
+            assert.ok(text.startsWith("#!/usr/bin/env bash\n"));
+            assert.match(text, /^set -euo pipefail$/m);
+            const r = spawnSync("shellcheck", ["-x", "--shell=bash", "--severity=style", file], { encoding: "utf8", cwd: path.dirname(file) });
+            assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+        });
+    }
+});
+
+describe("npm run restore: Argo CD sync and workloads around the swap (fake kubectl)", function () {
+    let sb: Sandbox;
+    const saved = { PATH: process.env.PATH, FAKE_STATE: process.env.FAKE_STATE, FAKE_LOG: process.env.FAKE_LOG };
+    const k = (...p: string[]) => sb.path("state", "k8s", ...p);
+    beforeEach(() => {
+        sb = new Sandbox({ fakesDir: path.join(__dirname, "fakes", "restore"), prefix: "restore-kubectl-" });
+        for (const [kind, name, replicas] of [["Deployment", "web", "2"], ["StatefulSet", "worker", "1"], ["Deployment", "idle", "0"]]) {
+            fs.mkdirSync(k("erp", kind), { recursive: true });
+            fs.writeFileSync(k("erp", kind, name), `${replicas}\n`);
+        }
+        fs.writeFileSync(k("automated"), '{"prune":true,"selfHeal":true}');
+        process.env.PATH = `${sb.bin}:${sb.base}`;
+        process.env.FAKE_STATE = sb.state;
+        process.env.FAKE_LOG = sb.log;
+    });
+    afterEach(() => {
+        for (const [key, v] of Object.entries(saved)) {
+            if (v === undefined) delete process.env[key];
+            else process.env[key] = v;
+        }
+        sb.cleanup();
+    });
+
+    it("turns auto-sync off and scales to zero, then puts back exactly what was there", async () => {
+        const logs: string[] = [];
+        const w = new KubectlWorkloads("/dev/null", instanceNames("erp", "prod"), (l) => logs.push(l), 10);
+        await w.pause();
+        assert.ok(!fs.existsSync(k("automated")), "auto-sync is off during the swap");
+        assert.equal(fs.readFileSync(k("erp", "Deployment", "web"), "utf8").trim(), "0");
+        assert.equal(fs.readFileSync(k("erp", "StatefulSet", "worker"), "utf8").trim(), "0");
+        await w.resume();
+        assert.equal(fs.readFileSync(k("erp", "Deployment", "web"), "utf8").trim(), "2");
+        assert.equal(fs.readFileSync(k("erp", "StatefulSet", "worker"), "utf8").trim(), "1");
+        assert.equal(fs.readFileSync(k("erp", "Deployment", "idle"), "utf8").trim(), "0");
+        assert.deepEqual(JSON.parse(fs.readFileSync(k("automated"), "utf8")), { prune: true, selfHeal: true });
+        const calls = fs.readFileSync(sb.log, "utf8").split("\n").filter((c) => / scale /.test(c));
+        assert.ok(!calls.some((c) => c.includes("deployment/idle")), "a workload already at zero is left alone");
+        assert.ok(logs.some((l) => /auto-sync of erp off/.test(l)) && logs.some((l) => /auto-sync of erp back on/.test(l)), logs.join("\n"));
+    });
+
+    it("leaves a manual-sync Application manual", async () => {
+        fs.rmSync(k("automated"));
+        const w = new KubectlWorkloads("/dev/null", instanceNames("erp", "prod"), () => undefined, 10);
+        await w.pause();
+        await w.resume();
+        assert.ok(!fs.existsSync(k("automated")));
+    });
+
+    it("fails clearly when the cluster answers no", async () => {
+        process.env.FAKE_FAIL = "kubectl:get";
+        try {
+            const w = new KubectlWorkloads("/dev/null", instanceNames("erp", "prod"), () => undefined, 10);
+            await assert.rejects(w.pause(), (e: Error) => e instanceof RestoreError && /kubectl -n argocd get application erp -o json failed/.test(e.message));
+        } finally {
+            delete process.env.FAKE_FAIL;
+        }
     });
 });

@@ -69,6 +69,9 @@ describe("data-host backup and restore on a real PostgreSQL", function () {
         pg.sql("erp-sandbox", dataSql("erp_sandbox", 2));
 
         sb = new Sandbox({ fakesDir: FAKES_DIR, scriptsDir: BACKUP_SCRIPTS_DIR, extraBaseTools: ["date"], prefix: "backup-test-" });
+        // the data host's compose project runs the Postgres container (the restore finds it by its labels)
+        fs.mkdirSync(sb.path("state", "compose", "homelab-data"), { recursive: true });
+        fs.writeFileSync(sb.path("state", "compose", "homelab-data", "postgres"), `${PG_CONTAINER}\n`);
         store = sb.path("store");
         fs.mkdirSync(store);
         env = {
@@ -98,8 +101,9 @@ describe("data-host backup and restore on a real PostgreSQL", function () {
         : [];
     const manifestOf = (id: string): PostgresManifest =>
         JSON.parse(fs.readFileSync(path.join(store, "homelab-sandbox-vms/sandbox-vms/postgres", id, "manifest.json"), "utf8"));
+    /** The data host as `npm run restore` sees prod's and sandbox-vms's: the compose service postgres. */
     const host = () => new DataHost(new LocalRunner({ ...env, PATH: `${sb.bin}:${sb.base}`, FAKE_STATE: sb.state, FAKE_LOG: sb.log }), {
-        pgContainer: PG_CONTAINER, target: TARGET,
+        pgContainer: "postgres", composeProject: "homelab-data", target: TARGET,
     });
     const recorder = () => {
         const calls: string[] = [];

@@ -172,6 +172,8 @@ export class DataHostBackup extends pulumi.ComponentResource {
                 interpreter: LOCAL_INTERPRETER,
                 create: installScript,
                 update: installScript,
+                // a destroyed sandbox leaves no crontab line behind (prod's and the VMs' jobs have no delete)
+                delete: readBackupScript("backup-uninstall.sh"),
                 environment: { ...env, BACKUP_SCRIPT: backupScript },
                 stdin,
                 triggers,

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 export const BACKUP_SCRIPTS_DIR = path.join(__dirname, "scripts");
-export const BACKUP_SCRIPT_NAMES = ["data-backup.sh", "backup-install.sh"] as const;
+export const BACKUP_SCRIPT_NAMES = ["data-backup.sh", "backup-install.sh", "backup-uninstall.sh"] as const;
 export type BackupScriptName = (typeof BACKUP_SCRIPT_NAMES)[number];
 
 export function readBackupScript(name: BackupScriptName): string {
