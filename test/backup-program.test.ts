@@ -11,7 +11,7 @@ import { readStackConfig } from "../components/stack-config";
 import { guardStack } from "../components/guard";
 import { spawnSync } from "child_process";
 import { BACKUP_SCRIPT_NAMES, BACKUP_SCRIPTS_DIR } from "../components/backup/scripts";
-import { formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
+import { longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
 import { KubectlWorkloads, parseRestoreArgs } from "../tools/restore";
 import { instanceNames } from "../components/naming";
 import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
@@ -171,6 +171,23 @@ describe("restore logic, pure parts", () => {
         assert.match(text, /prod postgres: STALE: the newest complete backup is 50\.0 h old \(stale after 48 h\)/);
         assert.match(text, /prod gitea: STALE: no complete backup/);
         assert.match(text, /20261123T030000Z +2\.0 h ago  INCOMPLETE/);
+    });
+});
+
+describe("npm run restore --list: Longhorn's backups", () => {
+    const now = new Date("2026-11-23T12:00:00Z");
+    const item = (name: string, volume: string, at: string, state = "Completed") => ({ metadata: { name }, status: { volumeName: volume, state, backupCreatedAt: at } });
+    it("takes the newest completed backup per volume; stale when one volume's is older than twice the schedule", () => {
+        const fresh = longhornListing([
+            item("b1", "pvc-vault", "2026-11-23T03:00:00Z"), item("b0", "pvc-vault", "2026-11-22T03:00:00Z"),
+            item("b2", "pvc-erp", "2026-11-23T03:01:00Z"), item("b3", "pvc-erp", "2026-11-23T11:00:00Z", "Error"),
+        ], 24, now);
+        assert.deepEqual(fresh.backups.map((b) => b.id), ["pvc-erp/b2", "pvc-vault/b1"]);
+        assert.equal(fresh.stale, false);
+        const stale = longhornListing([item("b1", "pvc-vault", "2026-11-23T03:00:00Z"), item("b9", "pvc-old", "2026-11-20T03:00:00Z")], 24, now);
+        assert.equal(stale.stale, true);
+        assert.match(formatListing("sandbox-vms", [stale]), /sandbox-vms longhorn: STALE: the oldest of the volumes' newest backups is 81\.0 h old \(stale after 48 h\)/);
+        assert.equal(longhornListing([], 24, now).stale, true, "no backup at all is stale");
     });
 });
 

@@ -15,8 +15,9 @@ import { readStackConfig } from "../components/stack-config";
 import { instanceNames, InstanceNames, shared } from "../components/naming";
 import { DATA_COMPOSE_PROJECT } from "../components/metal/render";
 import { rclonePrefix, sandboxBucket } from "../components/backup";
+import { hasLonghorn } from "../components/platform/releases";
 import {
-    DataHost, formatListing, listBackups, LocalRunner, RestoreError, restoreInstance, Runner, SshRunner, Workloads,
+    DataHost, formatListing, listBackups, longhornListing, KindListing, LocalRunner, RestoreError, restoreInstance, Runner, SshRunner, Workloads,
 } from "../components/backup/restore";
 
 export interface RestoreArgs {
@@ -144,9 +145,22 @@ async function main(argv: string[]): Promise<number> {
     if (args.list) {
         const s = cfg.backupSchedule;
         const hours = SCHEDULE_HOURS[s.dataHost.schedule];
-        console.log(formatListing(cfg.stack, await listBackups(host, { postgres: hours, gitea: hours })));
-        console.log(`(Longhorn backs up at "${s.longhorn.backup.cron}", every ${cronIntervalHours(s.longhorn.backup.cron)} h: see its UI, Backup tab, or kubectl -n ${shared.longhornNamespace} get backups.longhorn.io)`);
-        return 0;
+        const listing: KindListing[] = await listBackups(host, { postgres: hours, gitea: hours });
+        if (hasLonghorn(cfg)) {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "restore-"));
+            try {
+                const kubeconfig = path.join(dir, "kubeconfig");
+                fs.writeFileSync(kubeconfig, stackOutput(cfg.stack, "kubeconfig", true), { mode: 0o600 });
+                const items = JSON.parse(kubectl(kubeconfig, ["-n", shared.longhornNamespace, "get", "backups.longhorn.io", "-o", "json"])).items ?? [];
+                listing.push(longhornListing(items, cronIntervalHours(s.longhorn.backup.cron)!));
+            } catch (e) {
+                console.error(`Longhorn's backups could not be listed (${(e as Error).message}); see its UI, Backup tab`);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        }
+        console.log(formatListing(cfg.stack, listing));
+        return listing.some((k) => k.stale) ? 3 : 0;
     }
     const n = findInstance(cfg, args.instance!);
     const swap = args.into === undefined;

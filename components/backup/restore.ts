@@ -417,14 +417,17 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     }
 }
 
-export interface ListedBackup extends BackupEntry {
+export interface ListedBackup {
+    kind: Kind | "longhorn";
+    id: string;
+    complete: boolean;
     createdAt?: string;
     ageHours?: number;
     bytes?: number;
 }
 
 export interface KindListing {
-    kind: Kind;
+    kind: Kind | "longhorn";
     backups: ListedBackup[];
     /** The newest complete backup is older than twice the schedule (or there is none). */
     stale: boolean;
@@ -452,13 +455,40 @@ export async function listBackups(host: DataHost, intervalHours: Record<Kind, nu
     return out;
 }
 
+/** A Longhorn Backup object as `kubectl get backups.longhorn.io -o json` lists it. */
+export interface LonghornBackupItem {
+    metadata: { name: string };
+    status?: { volumeName?: string; state?: string; backupCreatedAt?: string; size?: string };
+}
+
+/**
+ * Longhorn's backups, newest per volume (status.volumeName, status.state "Completed",
+ * status.backupCreatedAt: longhorn/longhorn v1.10.1 chart/templates/crds.yaml, backups.longhorn.io);
+ * stale when any volume's newest completed backup is older than twice the schedule.
+ */
+export function longhornListing(items: LonghornBackupItem[], intervalHours: number, now = new Date()): KindListing {
+    const newest = new Map<string, ListedBackup>();
+    for (const i of items) {
+        const s = i.status ?? {};
+        if (s.state !== "Completed" || !s.backupCreatedAt || !s.volumeName) continue;
+        const ageHours = (now.getTime() - new Date(s.backupCreatedAt).getTime()) / 3_600_000;
+        const cur = newest.get(s.volumeName);
+        if (!cur || ageHours < cur.ageHours!) newest.set(s.volumeName, { kind: "longhorn", id: `${s.volumeName}/${i.metadata.name}`, complete: true, ageHours });
+    }
+    const backups = [...newest.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const oldest = backups.reduce<number | undefined>((m, b) => (m === undefined || b.ageHours! > m ? b.ageHours : m), undefined);
+    const staleAfterHours = 2 * intervalHours;
+    return { kind: "longhorn", backups, newestAgeHours: oldest, staleAfterHours, stale: oldest === undefined || oldest > staleAfterHours };
+}
+
 /** The listing as text for people. */
 export function formatListing(stack: string, listing: KindListing[]): string {
     const lines: string[] = [];
     for (const k of listing) {
+        const what = k.kind === "longhorn" ? "the oldest of the volumes' newest backups" : "the newest complete backup";
         const head = k.stale
-            ? `STALE: ${k.newestAgeHours === undefined ? "no complete backup" : `the newest complete backup is ${k.newestAgeHours.toFixed(1)} h old`} (stale after ${k.staleAfterHours} h)`
-            : `fresh: newest ${k.newestAgeHours!.toFixed(1)} h old (stale after ${k.staleAfterHours} h)`;
+            ? `STALE: ${k.newestAgeHours === undefined ? "no complete backup" : `${what} is ${k.newestAgeHours.toFixed(1)} h old`} (stale after ${k.staleAfterHours} h)`
+            : `fresh: ${what} is ${k.newestAgeHours!.toFixed(1)} h old (stale after ${k.staleAfterHours} h)`;
         lines.push(`${stack} ${k.kind}: ${head}`);
         for (const b of k.backups) lines.push(`  ${b.id}  ${b.ageHours!.toFixed(1).padStart(7)} h ago${b.complete ? "" : "  INCOMPLETE (no manifest)"}`);
     }
