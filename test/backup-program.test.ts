@@ -12,7 +12,7 @@ import { guardStack } from "../components/guard";
 import { spawnSync } from "child_process";
 import { BACKUP_SCRIPT_NAMES, BACKUP_SCRIPTS_DIR } from "../components/backup/scripts";
 import { longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
-import { KubectlWorkloads, parseRestoreArgs } from "../tools/restore";
+import { KubectlWorkloads, main as restoreMain, parseRestoreArgs } from "../tools/restore";
 import { instanceNames } from "../components/naming";
 import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
 import { explain, fails, ok, Sandbox } from "./metal-harness";
@@ -199,6 +199,22 @@ describe("npm run restore: arguments", () => {
         assert.deepEqual(parseRestoreArgs(["sandbox-vms", "erp-sandbox", "--into", "erp_scratch"]),
             { stack: "sandbox-vms", instance: "erp-sandbox", into: "erp_scratch", list: false, confirmProd: false });
     });
+    it("on prod, says what it would replace and does nothing without --yes-replace-prod", async () => {
+        const lines: string[] = [];
+        const orig = console.error;
+        console.error = (...a: unknown[]) => { lines.push(a.join(" ")); };
+        try {
+            assert.equal(await restoreMain(["prod", "erp"]), 2);
+        } finally {
+            console.error = orig;
+        }
+        assert.match(lines.join("\n"), /PROD: this replaces the live database erp of instance erp/);
+        assert.match(lines.join("\n"), /Nothing done\. Run again with --yes-replace-prod/);
+    });
+    it("refuses an instance the stack does not have", async () => {
+        await assert.rejects(restoreMain(["sandbox-vms", "nope"]), /stack sandbox-vms has no instance nope \(it has: webapp, erp/);
+    });
+
     it("explains a missing instance or an unknown option", () => {
         assert.throws(() => parseRestoreArgs(["prod"]), /usage: npm run restore -- <stack> <instance>/);
         assert.throws(() => parseRestoreArgs(["prod", "erp", "--force"]), /unknown option --force/);

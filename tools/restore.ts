@@ -137,15 +137,17 @@ export class KubectlWorkloads implements Workloads {
     }
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
     const args = parseRestoreArgs(argv);
     const cfg = parseConfig(args.stack, readStackConfig(path.resolve(__dirname, ".."), args.stack));
-    const host = dataHostOf(cfg);
+    const n = args.list ? undefined : findInstance(cfg, args.instance!);
+    let dataHost: DataHost | undefined;
+    const host = () => (dataHost ??= dataHostOf(cfg));
     const log = (l: string) => console.error(`[restore ${cfg.stack}] ${l}`);
-    if (args.list) {
+    if (!n) {
         const s = cfg.backupSchedule;
         const hours = SCHEDULE_HOURS[s.dataHost.schedule];
-        const listing: KindListing[] = await listBackups(host, { postgres: hours, gitea: hours });
+        const listing: KindListing[] = await listBackups(host(), { postgres: hours, gitea: hours });
         if (hasLonghorn(cfg)) {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "restore-"));
             try {
@@ -162,17 +164,18 @@ async function main(argv: string[]): Promise<number> {
         console.log(formatListing(cfg.stack, listing));
         return listing.some((k) => k.stale) ? 3 : 0;
     }
-    const n = findInstance(cfg, args.instance!);
     const swap = args.into === undefined;
     if (cfg.isProd && swap) {
-        const size = (await host.psql("postgres", `SELECT pg_size_pretty(pg_database_size(datname)) FROM pg_database WHERE datname = '${n.database.replace(/'/g, "''")}'`)).trim();
-        console.error(`PROD: this replaces the live database ${n.database} (${size || "absent"}) of instance ${n.instance} with backup ${args.backup ?? "(the newest complete one)"}; ` +
+        // Said before anything is contacted; without the flag nothing else happens.
+        console.error(`PROD: this replaces the live database ${n.database} of instance ${n.instance} with backup ${args.backup ?? "(the newest complete one)"}; ` +
             `its workloads in namespace ${n.namespace} are scaled to zero and Argo CD's auto-sync of ${n.argoApplication} is paused meanwhile. ` +
             "The current database is kept, renamed, with connections off.");
         if (!args.confirmProd) {
             console.error("Nothing done. Run again with --yes-replace-prod to do it, or restore into a scratch database with --into <name>.");
             return 2;
         }
+        const size = (await host().psql("postgres", `SELECT pg_size_pretty(pg_database_size(datname)) FROM pg_database WHERE datname = '${n.database.replace(/'/g, "''")}'`)).trim();
+        log(`the live ${n.database} is ${size || "absent"} now`);
     }
     let kubeconfigFile: string | undefined;
     try {
@@ -182,7 +185,7 @@ async function main(argv: string[]): Promise<number> {
             fs.writeFileSync(kubeconfigFile, stackOutput(cfg.stack, "kubeconfig", true), { mode: 0o600 });
             workloads = new KubectlWorkloads(kubeconfigFile, n, log);
         }
-        const res = await restoreInstance({ host, database: n.database, backup: args.backup, into: args.into, workloads, log });
+        const res = await restoreInstance({ host: host(), database: n.database, backup: args.backup, into: args.into, workloads, log });
         console.log(JSON.stringify(res, null, 2));
         return 0;
     } finally {
