@@ -264,7 +264,9 @@ describe("backup-install.sh against fakes", function () {
         const r = ok(sb.run("backup-install.sh", env({ TARGET_PROVIDER: "GCS", CREATE_BUCKET: "0" }), "TARGET_ACCESS_KEY_ID=GOOG1E\nTARGET_SECRET_ACCESS_KEY=gcs-secret\n"));
         assert.equal(r.stdout, "");
         assert.ok(!r.calls.some((c) => c.startsWith("rclone mkdir")));
-        assert.match(fs.readFileSync(sb.path("etc", "target.env"), "utf8"), /PROVIDER=GCS\n[\s\S]*SECRET_ACCESS_KEY=gcs-secret/);
+        const creds = fs.readFileSync(sb.path("etc", "target.env"), "utf8");
+        assert.match(creds, /PROVIDER=GCS\n[\s\S]*SECRET_ACCESS_KEY=gcs-secret/);
+        assert.match(creds, /^RCLONE_CONFIG_TARGET_NO_CHECK_BUCKET=true$/m, "the HMAC key may not create or inspect the bucket");
     });
 
     it("on the laptop (k3d), installs one crontab line and replaces it on a re-run", () => {

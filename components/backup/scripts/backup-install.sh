@@ -91,8 +91,9 @@ mkdir -p "$CONFIG_DIR" "$PREFIX"
 chmod 700 "$CONFIG_DIR"
 
 log "writing the target's credentials ($CONFIG_DIR/target.env, mode 600)"
-# rclone reads a remote from RCLONE_CONFIG_<NAME>_<OPTION> variables (rclone docs, "Config file":
-# environment variables); the remote is named "target".
+# rclone reads a remote from RCLONE_CONFIG_<NAME>_<OPTION> variables, no config file needed
+# (rclone/rclone docs/content/docs.md, "Environment variables", "Config file": RCLONE_CONFIG_ + remote
+# + _ + option, uppercased; the _TYPE variable is required); the remote is named "target".
 {
     printf 'RCLONE_CONFIG_TARGET_TYPE=s3\n'
     printf 'RCLONE_CONFIG_TARGET_PROVIDER=%s\n' "$TARGET_PROVIDER"
@@ -100,6 +101,9 @@ log "writing the target's credentials ($CONFIG_DIR/target.env, mode 600)"
     printf 'RCLONE_CONFIG_TARGET_REGION=%s\n' "$TARGET_REGION"
     printf 'RCLONE_CONFIG_TARGET_ACCESS_KEY_ID=%s\n' "$access_key"
     printf 'RCLONE_CONFIG_TARGET_SECRET_ACCESS_KEY=%s\n' "$secret_key"
+    # rclone checks (and tries to create) the bucket before an upload unless told not to
+    # (rclone/rclone#4703); prod's key may only touch objects in its existing bucket.
+    [ "$CREATE_BUCKET" = 1 ] || printf 'RCLONE_CONFIG_TARGET_NO_CHECK_BUCKET=true\n'
 } >"$CONFIG_DIR/target.env.new"
 chmod 600 "$CONFIG_DIR/target.env.new"
 mv -f "$CONFIG_DIR/target.env.new" "$CONFIG_DIR/target.env"
