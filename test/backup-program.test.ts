@@ -291,6 +291,20 @@ describe("backup-install.sh against fakes", function () {
         ok(sb.run("backup-uninstall.sh", { STACK: "sandbox-k3d", CONFIG_DIR: sb.path("cfg") }), );
     });
 
+    it("installs rclone with apt-get where it is missing (prod's Pi, the VMs), and says what to do on a Mac", () => {
+        // the fake apt-get "installs" the fake rclone
+        fs.copyFileSync(sb.path("fakebin", "rclone"), sb.path("rclone.pkg"));
+        sb.removeTool("rclone");
+        fs.writeFileSync(sb.path("state", "bin", "apt-get"), `#!/bin/sh\necho "apt-get $*" >>"$FAKE_LOG"\ncp ${sb.path("rclone.pkg")} ${sb.path("fakebin", "rclone")}\n`);
+        fs.chmodSync(sb.path("state", "bin", "apt-get"), 0o755);
+        const r = ok(sb.run("backup-install.sh", env(), "TARGET_ACCESS_KEY_ID=a\nTARGET_SECRET_ACCESS_KEY=b\n"));
+        assert.ok(r.calls.includes("apt-get install -y -qq rclone"), explain(r));
+        sb.removeTool("rclone");
+        fs.rmSync(sb.path("state", "bin", "apt-get"));
+        fails(sb.run("backup-install.sh", env({ INSTALL: "cron", CONFIG_DIR: sb.path("cfg") }), "TARGET_ACCESS_KEY_ID=a\nTARGET_SECRET_ACCESS_KEY=b\n"),
+            "required tool 'rclone' is not installed (macOS: brew install rclone");
+    });
+
     it("fails clearly without credentials, with a bad schedule, or when systemd refuses", () => {
         fails(sb.run("backup-install.sh", env(), ""), "no TARGET_ACCESS_KEY_ID on stdin");
         fails(sb.run("backup-install.sh", env({ SCHEDULE: "monthly" }), "TARGET_ACCESS_KEY_ID=a\nTARGET_SECRET_ACCESS_KEY=b\n"), "SCHEDULE must be hourly, daily or weekly");

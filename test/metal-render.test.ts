@@ -32,7 +32,7 @@ describe("metal render and helpers", () => {
 
         it("gives the data host Docker and compose", () => {
             const doc = YAML.parse(renderCloudInit({ hostname: "pi2", dataHost: true }));
-            assert.deepEqual(doc.packages, ["open-iscsi", "nfs-common", "docker.io", "docker-compose-v2", "rclone"]);
+            assert.deepEqual(doc.packages, ["open-iscsi", "nfs-common", "docker.io", "docker-compose-v2"]);
             assert.deepEqual(doc.runcmd.at(-1), ["systemctl", "enable", "--now", "docker"]);
         });
 

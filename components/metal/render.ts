@@ -20,8 +20,8 @@ export interface CloudInitOptions {
 
 /** Packages every VM gets: the Longhorn prerequisites. */
 export const LONGHORN_PACKAGES = ["open-iscsi", "nfs-common"];
-/** Packages the data host gets on top (Ubuntu 24.04 names); rclone uploads its backups. */
-export const DATA_HOST_PACKAGES = ["docker.io", "docker-compose-v2", "rclone"];
+/** Packages the data host gets on top (Ubuntu 24.04 names). (rclone, for the backups, is installed by the backup job's installer, as on prod.) */
+export const DATA_HOST_PACKAGES = ["docker.io", "docker-compose-v2"];
 
 /**
  * The cloud-config of one sandbox VM: the operator's SSH key for the default user (ubuntu),
