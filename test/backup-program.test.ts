@@ -336,6 +336,17 @@ describe("backup-install.sh against fakes", function () {
         assert.ok(r.calls.some((c) => /^docker exec abc123 rm -f \/tmp\/homelab-gitea-dump-/.test(c)), "the dump is removed from the container");
     });
 
+    it("an unexpected failure (an unwritable staging folder) still says which step failed", () => {
+        fs.writeFileSync(sb.path("work"), "a file where the staging folder should be");
+        fs.mkdirSync(sb.path("state", "compose", "homelab-data"), { recursive: true });
+        fs.writeFileSync(sb.path("state", "compose", "homelab-data", "gitea"), "abc123\n");
+        fails(sb.run("data-backup.sh", {
+            STACK: "sandbox-vms", TARGET: "target:b/sandbox-vms", COMPOSE_PROJECT: "homelab-data", GITEA_CONTAINER: "gitea", KINDS: "gitea",
+            WORK_DIR: sb.path("work"), RCLONE_CONFIG_TARGET_TYPE: "s3", RCLONE_CONFIG_TARGET_SECRET_ACCESS_KEY: "k", FAKE_STORE: sb.path("store"),
+            FAKE_GITEA_CONTAINER: "abc123",
+        }), /backup FAILED: the step "mkdir -p .*" \(line \d+\) failed/);
+    });
+
     it("a failed gitea dump exits non-zero naming it", () => {
         fs.mkdirSync(sb.path("state", "compose", "homelab-data"), { recursive: true });
         fs.writeFileSync(sb.path("state", "compose", "homelab-data", "gitea"), "abc123\n");

@@ -46,6 +46,9 @@ GITEA_USER="${GITEA_USER:-git}"
 
 log() { printf '[backup %s] %s\n' "$STACK" "$*" >&2; }
 die() { printf '[backup %s] ERROR: %s\n' "$STACK" "$*" >&2; exit 1; }
+# A step that fails outside the per-part checks still says what it was (functions included).
+set -o errtrace
+trap 'printf "[backup %s] ERROR: backup FAILED: the step \"%s\" (line %s) failed; earlier backups were left untouched\n" "$STACK" "$BASH_COMMAND" "$LINENO" >&2' ERR
 need() { command -v "$1" >/dev/null 2>&1 || die "required tool '$1' is not installed ($2)"; }
 
 case "$RETAIN" in '' | *[!0-9]*) die "RETAIN must be a whole number of backups, got '$RETAIN'" ;; esac
