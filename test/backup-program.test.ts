@@ -15,6 +15,7 @@ import { longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, d
 import { KubectlWorkloads, main as restoreMain, parseRestoreArgs } from "../tools/restore";
 import { instanceNames } from "../components/naming";
 import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
+import { evaluatePolicies } from "../policy/evaluate";
 import { explain, fails, ok, Sandbox } from "./metal-harness";
 
 const PROD_BUCKET = "acmelab-longhorn-backups";
@@ -95,6 +96,19 @@ describe("backups in every stack's plan", function () {
             assert.equal(out.postgres.staleAfterHours, 48);
             assert.ok(!String(out.postgres.where).includes(stack === "prod" ? "homelab-backups" : PROD_BUCKET));
         }
+    });
+
+    it("the policy pack denies a sandbox's backup job or Longhorn pointed at prod's bucket", () => {
+        const plan = JSON.parse(JSON.stringify(planOf("sandbox-vms"))) as ReturnType<typeof planOf>;
+        const job = plan.resources.find((r) => r.urn.endsWith("::data-backup-install"))!;
+        job.inputs.create = String(job.inputs.create).replace("TARGET='target:homelab-backups-sandbox-vms/sandbox-vms'", `TARGET='target:${PROD_BUCKET}/sandbox-vms'`);
+        const longhorn = plan.resources.find((r) => r.urn.endsWith("::platform-longhorn"))!;
+        (longhorn.inputs.values as any).defaultBackupStore.backupTarget = `s3://${PROD_BUCKET}@europe-west1/`;
+        const vs = evaluatePolicies(plan.resources, { env: {}, stack: "sandbox-vms" }).filter((v) => v.policy === "no-prod-references");
+        assert.deepEqual(vs.map((v) => v.urn.split("::").pop()).sort(), ["data-backup-install", "platform-longhorn"]);
+        assert.ok(vs.every((v) => v.enforcement === "mandatory"));
+        assert.deepEqual(evaluatePolicies(planOf("sandbox-vms").resources, { env: {}, stack: "sandbox-vms" }).filter((v) => v.policy === "no-prod-references"), [],
+            "the real plan names nothing of prod");
     });
 
     it("the guard keeps a sandbox off prod's bucket", () => {
