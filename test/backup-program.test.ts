@@ -105,7 +105,7 @@ describe("backups in every stack's plan", function () {
         const longhorn = plan.resources.find((r) => r.urn.endsWith("::platform-longhorn"))!;
         (longhorn.inputs.values as any).defaultBackupStore.backupTarget = `s3://${PROD_BUCKET}@europe-west1/`;
         const vs = evaluatePolicies(plan.resources, { env: {}, stack: "sandbox-vms" }).filter((v) => v.policy === "no-prod-references");
-        assert.deepEqual(vs.map((v) => v.urn.split("::").pop()).sort(), ["data-backup-install", "platform-longhorn"]);
+        assert.deepEqual(vs.map((v) => (v.urn ?? "").split("::").pop()).sort(), ["data-backup-install", "platform-longhorn"]);
         assert.ok(vs.every((v) => v.enforcement === "mandatory"));
         assert.deepEqual(evaluatePolicies(planOf("sandbox-vms").resources, { env: {}, stack: "sandbox-vms" }).filter((v) => v.policy === "no-prod-references"), [],
             "the real plan names nothing of prod");
