@@ -7,6 +7,8 @@ import { Metal } from "./components/metal";
 import { Platform } from "./components/platform";
 import { Edge } from "./components/edge";
 import { Backups } from "./components/edge/backups";
+import { DataHostBackup, freshnessPolicy, sandboxTarget } from "./components/backup";
+import { hasLonghorn } from "./components/platform/releases";
 import { appInstances } from "./components/apps";
 import { guardPlaceholders, guardStack } from "./components/guard";
 
@@ -23,7 +25,13 @@ const commands = new command.Provider("command");
 const randoms = new random.Provider("random");
 const metal = new Metal("metal", { config: cfg }, { providers: [commands] });
 const backups = cfg.backup ? new Backups("backups", { config: cfg, backup: cfg.backup }) : undefined;
-const platform = new Platform("platform", { config: cfg, metal, backupTarget: backups?.target }, { providers: [commands, randoms] });
+// Every stack backs up to a target of its own: prod's bucket, or the sandbox's own MinIO.
+const dataBackup = new DataHostBackup("data-backup", {
+    config: cfg,
+    dataHost: metal.dataHost,
+    target: backups?.target ?? sandboxTarget(cfg, metal.dataHost),
+}, { providers: [commands] });
+const platform = new Platform("platform", { config: cfg, metal, backupTarget: dataBackup.target }, { providers: [commands, randoms] });
 const edge = cfg.isProd ? new Edge("edge", { config: cfg }) : undefined;
 appInstances(cfg, platform.backends, edge?.dns);
 
@@ -38,3 +46,6 @@ export const postgresAdminUser = metal.postgres.adminUser;
 export const postgresAdminPassword = pulumi.secret(metal.postgres.adminPassword);
 export const giteaUrl = metal.gitea.url;
 export const argoCdUrl = platform.argoCdUrl;
+/** Where each kind is backed up, how often, and when its newest backup counts as stale; the live
+ * age of the newest backup per kind: `npm run restore -- <stack> --list`. */
+export const backupFreshness = freshnessPolicy(cfg, dataBackup.target, hasLonghorn(cfg));

@@ -50,7 +50,7 @@ export interface ChartSpec {
 
 export const CHART_KEYS = ["longhorn", "vault", "vaultSecretsOperator", "argoCd"] as const;
 export type ChartKey = (typeof CHART_KEYS)[number];
-export const IMAGE_KEYS = ["postgres", "gitea", "vault"] as const;
+export const IMAGE_KEYS = ["postgres", "gitea", "vault", "minio"] as const;
 export type ImageKey = (typeof IMAGE_KEYS)[number];
 
 export interface Versions {
@@ -107,6 +107,39 @@ export interface BackupSpec {
     existing: boolean;
     project?: string;
     location: string;
+}
+
+/** A Longhorn recurring job: when (cron, in the Longhorn manager's time zone) and how many it keeps. */
+export interface RecurringSpec {
+    cron: string;
+    retain: number;
+}
+
+/** How often each kind of data is backed up, and how many backups are kept (Pulumi.yaml backupSchedule). */
+export interface BackupSchedule {
+    longhorn: { backup: RecurringSpec; snapshot: RecurringSpec; concurrency: number };
+    /** The data host's job: a systemd calendar shorthand, and complete backups kept per kind. */
+    dataHost: { schedule: DataHostSchedule; retain: number };
+}
+
+export const DATA_HOST_SCHEDULES = ["hourly", "daily", "weekly"] as const;
+export type DataHostSchedule = (typeof DATA_HOST_SCHEDULES)[number];
+export const SCHEDULE_HOURS: Record<DataHostSchedule, number> = { hourly: 1, daily: 24, weekly: 168 };
+
+/**
+ * The hours between two runs of a cron expression, for the simple shapes a backup schedule has
+ * (minute and hour fixed: daily; hour a step of N: every N hours; hour any: hourly; minute,
+ * hour and weekday fixed: weekly); undefined for anything else.
+ */
+export function cronIntervalHours(cron: string): number | undefined {
+    const f = cron.trim().split(/\s+/);
+    if (f.length !== 5 || !/^\d{1,2}$/.test(f[0]) || f[2] !== "*" || f[3] !== "*") return undefined;
+    if (f[1] === "*" && f[4] === "*") return 1;
+    const every = /^\*\/(\d{1,2})$/.exec(f[1]);
+    if (every && f[4] === "*" && Number(every[1]) >= 1 && Number(every[1]) <= 24) return Number(every[1]);
+    if (/^\d{1,2}$/.test(f[1]) && f[4] === "*") return 24;
+    if (/^\d{1,2}$/.test(f[1]) && /^[0-6]$/.test(f[4])) return 168;
+    return undefined;
 }
 
 /** An existing Vault that runs inside the stack's cluster (prod's, in the tools namespace). */
@@ -181,6 +214,7 @@ export interface LabConfig {
     backup?: BackupSpec;
     /** Prod only: what already exists (adoption). */
     existing?: Existing;
+    backupSchedule: BackupSchedule;
 }
 
 /** A configuration mistake: printed without a stack trace by Pulumi (RunError) and by the plan. */
@@ -206,6 +240,7 @@ const KEYS: Record<string, "project" | "stack"> = {
     apps: "project",
     versions: "project",
     giteaOrg: "project",
+    backupSchedule: "project",
     mode: "stack",
     hosts: "stack",
     vms: "stack",
@@ -457,6 +492,32 @@ function readVersions(r: Reader, v: unknown): Versions {
     return { k3s, charts, images };
 }
 
+function readBackupSchedule(r: Reader, v: unknown): BackupSchedule {
+    const key = "backupSchedule";
+    const o = r.object(key, v, ["longhorn", "dataHost"]);
+    const l = r.object(`${key}.longhorn`, o.longhorn, ["backup", "snapshot", "concurrency"]);
+    const job = (k: string, jv: unknown): RecurringSpec => {
+        const jo = r.object(k, jv, ["cron", "retain"]);
+        const cron = r.string(`${k}.cron`, jo.cron, undefined, "a cron expression");
+        if (cronIntervalHours(cron) === undefined) {
+            r.fail(`${k}.cron`, cron, "a cron of a simple shape whose interval the freshness check can read (\"M H * * *\", \"M */N * * *\", \"M * * * *\" or \"M H * * D\")");
+        }
+        return { cron, retain: r.int(`${k}.retain`, jo.retain, 1, 250) };
+    };
+    const d = r.object(`${key}.dataHost`, o.dataHost, ["schedule", "retain"]);
+    return {
+        longhorn: {
+            backup: job(`${key}.longhorn.backup`, l.backup),
+            snapshot: job(`${key}.longhorn.snapshot`, l.snapshot),
+            concurrency: l.concurrency === undefined ? 1 : r.int(`${key}.longhorn.concurrency`, l.concurrency, 1, 10),
+        },
+        dataHost: {
+            schedule: r.oneOf(`${key}.dataHost.schedule`, d.schedule, DATA_HOST_SCHEDULES),
+            retain: r.int(`${key}.dataHost.retain`, d.retain, 1, 365),
+        },
+    };
+}
+
 function readHosts(r: Reader, v: unknown): HostSpec[] {
     const hosts = r.array("hosts", v, 1).map((h, i) => {
         const k = `hosts[${i}]`;
@@ -585,6 +646,8 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
     const versions = readVersions(r, require("versions", "the version manifest"));
     const giteaOrg = r.string("giteaOrg", require("giteaOrg", "the Gitea organisation of the app repositories"), KEBAB, "a kebab-case Gitea organisation");
 
+    const backupSchedule = readBackupSchedule(r, require("backupSchedule", "how often backups run and how many are kept"));
+
     const cfg: LabConfig = {
         project: PROJECT,
         stack,
@@ -593,6 +656,7 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
         apps,
         versions,
         giteaOrg,
+        backupSchedule,
         vmImage: "24.04",
         sshUser: mode === "multipass" ? "ubuntu" : "root",
         sshPublicKeyFile: "~/.ssh/id_ed25519.pub",

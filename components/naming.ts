@@ -154,6 +154,8 @@ export const shared = {
     vaultNamespace: "vault",
     vsoNamespace: "vault-secrets-operator",
     longhornNamespace: "longhorn-system",
+    /** Longhorn's recurring jobs of the default group (components/backup). */
+    longhornRecurringJobs: { backup: "lab-backup", snapshot: "lab-snapshot" },
     argoProject: "apps",
     /** A Vault outside the cluster reviews Kubernetes tokens as this service account. */
     vaultTokenReviewer: { namespace: "kube-system", serviceAccount: "vault-token-reviewer", tokenSecret: "vault-token-reviewer-token" },

@@ -17,6 +17,7 @@ export const PARITY_EXCEPTIONS: ParityException[] = [
     { stack: "prod", fact: "vault", reason: "prod's Vault is the existing one at its configured address (no release)" },
     { stack: "prod", fact: "charts.vault", reason: "prod's Vault is the existing one at its configured address (no release)" },
     { stack: "prod", fact: "images.vault", reason: "prod's Vault is the existing one at its configured address (no release)" },
+    { stack: "prod", fact: "images.minio", reason: "prod backs up to its GCS bucket; a sandbox runs its own MinIO as its backup target" },
 ];
 
 export type Facts = Record<string, string>;
@@ -29,6 +30,7 @@ export function factsOf(cfg: LabConfig): Facts {
     f["images.postgres"] = cfg.versions.images.postgres;
     f["images.gitea"] = cfg.versions.images.gitea;
     f["images.vault"] = releases.includes("vault") ? cfg.versions.images.vault : "absent";
+    f["images.minio"] = cfg.isProd || cfg.backup ? "absent" : cfg.versions.images.minio;
     f["apps"] = cfg.apps.map((a) => `${a.name}[${a.envs.join(",")}]${a.public ? "+public" : ""}`).join(" ");
     f["nodes"] = String(cfg.mode === "k3d" ? 1 : (cfg.hosts ?? cfg.vms ?? []).length);
     f["vault"] = vaultMode(cfg);

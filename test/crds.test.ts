@@ -5,7 +5,7 @@ import { loadCrds, validateObject } from "../tools/crd-schema";
 import { planOf, ROOT, STACKS } from "./helpers/plan";
 
 const CRD_DIR = path.resolve(ROOT, "..", "shared", "crds");
-const CR_TYPE = /^kubernetes:(argoproj\.io|secrets\.hashicorp\.com)\/v[0-9a-z]+:/;
+const CR_TYPE = /^kubernetes:(argoproj\.io|secrets\.hashicorp\.com|longhorn\.io)\/v[0-9a-z]+:/;
 
 describe("CustomResources validate against the upstream CRD schemas", function () {
     let crds: ReturnType<typeof loadCrds>;
@@ -24,6 +24,8 @@ describe("CustomResources validate against the upstream CRD schemas", function (
             for (const k of ["Application", "AppProject", "VaultConnection", "VaultAuth", "VaultDynamicSecret"]) {
                 assert.ok(kinds.has(k), `${stack} renders a ${k}`);
             }
+            // Longhorn's recurring jobs (longhorn.io_recurringjobs.yaml), where Longhorn runs
+            if (stack !== "sandbox-k3d") assert.ok(kinds.has("RecurringJob"), `${stack} renders a RecurringJob`);
             const problems = crs.flatMap((r) => validateObject(crds, r.inputs).map((p) => `${r.urn}: ${p.path}: ${p.message}`));
             assert.deepEqual(problems, []);
         });
@@ -44,6 +46,16 @@ describe("CustomResources validate against the upstream CRD schemas", function (
         const paths = validateObject(crds, bad).map((p) => `${p.path}: ${p.message}`);
         assert.ok(paths.some((p) => p.startsWith("spec: must have required property 'mount'")), paths.join("\n"));
         assert.ok(paths.some((p) => p.startsWith("spec.destination.create: must be boolean")), paths.join("\n"));
+    });
+
+    it("catches a RecurringJob task Longhorn does not know", () => {
+        const job = planOf("prod").resources.find((r) => r.type === "kubernetes:longhorn.io/v1beta2:RecurringJob")!;
+        const bad = JSON.parse(JSON.stringify(job.inputs));
+        bad.spec.task = "backups";
+        bad.spec.group = ["default"];
+        const paths = validateObject(crds, bad).map((p) => `${p.path}: ${p.message}`);
+        assert.ok(paths.some((p) => p.startsWith("spec.task: must be equal to one of the allowed values")), paths.join("\n"));
+        assert.ok(paths.includes('spec.group: field "group" is not declared by the schema'), paths.join("\n"));
     });
 
     it("lets anything through under metadata", () => {

@@ -84,9 +84,12 @@ describe("metal validators", function () {
                     postgresImage: cfg.versions.images.postgres,
                     giteaImage: cfg.versions.images.gitea,
                     giteaRootUrl: "http://192.168.64.12:3000/",
+                    // a sandbox's own backup target
+                    minioImage: stack === "prod" ? undefined : cfg.versions.images.minio,
                 }));
-                // Generated on the host by data-compose.sh; a dummy stands in for it here.
+                // Generated on the host by data-compose.sh; dummies stand in for them here.
                 fs.writeFileSync(path.join(dir, "postgres.env"), "POSTGRES_PASSWORD=test-only\n");
+                fs.writeFileSync(path.join(dir, "minio.env"), "MINIO_ROOT_PASSWORD=test-only\n");
                 const r = spawnSync("docker-compose", ["-f", file, "config"], { encoding: "utf8", cwd: dir });
                 assert.equal(r.status, 0, `docker-compose config:\n${r.stdout}${r.stderr}`);
                 const resolved = YAML.parse(r.stdout) as {
@@ -98,7 +101,10 @@ describe("metal validators", function () {
                 const ports = (svc: string) => resolved.services[svc].ports.map((p) => `${p.published}:${p.target}`);
                 assert.deepEqual(ports("postgres"), ["5432:5432"]);
                 assert.deepEqual(ports("gitea"), ["3000:3000", "2222:22"]);
-                assert.deepEqual(Object.values(resolved.volumes).map((v) => v.name).sort(), ["homelab-gitea-data", "homelab-postgres-data"]);
+                const volumes = ["homelab-gitea-data", ...(stack === "prod" ? [] : ["homelab-minio-data"]), "homelab-postgres-data"];
+                assert.deepEqual(Object.values(resolved.volumes).map((v) => v.name).sort(), volumes);
+                if (stack !== "prod") assert.deepEqual(ports("minio"), ["9000:9000"]);
+                else assert.equal(resolved.services.minio, undefined, "prod runs no MinIO");
             });
         }
         it("rejects a broken file (the validator really validates)", function () {

@@ -87,7 +87,7 @@ describe("platform: releases, providers, ordering", () => {
         }
     });
 
-    it("backs prod up under its own prefix of the existing bucket, never creating it, and gives sandboxes no backup target", () => {
+    it("backs prod up under its own prefix of the existing bucket, never creating it, and sandbox-vms to its own MinIO, never prod's bucket", () => {
         const prod = planOf("prod");
         assert.equal(byType(prod, "gcp:storage/bucket:Bucket").length, 0, "the lab's bucket (arcodange-tf) exists: never created or deleted");
         const member = byType(prod, "gcp:storage/bucketIAMMember:BucketIAMMember");
@@ -103,7 +103,7 @@ describe("platform: releases, providers, ordering", () => {
         assert.ok(lh.dependsOn.some((d) => d.endsWith("::platform-longhorn-backup-credentials")), "Longhorn waits for its credentials");
         const vms = planOf("sandbox-vms");
         assert.equal(byType(vms, "gcp:storage/bucket:Bucket").length, 0);
-        assert.equal((release(vms, "longhorn").inputs.values as any).defaultBackupStore.backupTarget, "");
+        assert.equal((release(vms, "longhorn").inputs.values as any).defaultBackupStore.backupTarget, "s3://homelab-backups-sandbox-vms@us-east-1/");
     });
 
     it("gives Vault its own PostgreSQL login, not a superuser, and closes postgres and template1 to PUBLIC, in every stack", () => {

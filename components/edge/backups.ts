@@ -4,12 +4,28 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { BackupSpec, LabConfig } from "../config";
 
-/** What the platform needs to point Longhorn at the bucket. */
+/**
+ * A stack's backup target: an S3 API (GCS for prod, a sandbox's own MinIO), for Longhorn and for
+ * the data host's backup job alike.
+ */
 export interface BackupTarget {
     /** Longhorn's backup target URL (s3://bucket@region/prefix/). */
     url: string;
     /** The keys of Longhorn's credential secret (secret values). */
     credentials: Record<string, pulumi.Input<string>>;
+    bucket: string;
+    region: string;
+    /** rclone's S3 provider name. */
+    provider: "GCS" | "Minio";
+    /** The S3 endpoint as the data host reaches it. */
+    hostEndpoint: string;
+    accessKeyId: pulumi.Input<string>;
+    /** Secret; absent when it stays on the data host (secretEnvFile). */
+    secretAccessKey?: pulumi.Input<string>;
+    /** On the data host: the env file whose MINIO_ROOT_PASSWORD is the secret key. */
+    secretEnvFile?: string;
+    /** The bucket is the sandbox's own, created by the backup job's installer. */
+    createBucket: boolean;
 }
 
 export interface BackupsArgs {
@@ -59,6 +75,13 @@ export class Backups extends pulumi.ComponentResource {
                 AWS_SECRET_ACCESS_KEY: pulumi.secret(key.secret),
                 AWS_ENDPOINTS: GCS_S3_ENDPOINT,
             },
+            bucket: b.bucket,
+            region: b.location.toLowerCase(),
+            provider: "GCS",
+            hostEndpoint: GCS_S3_ENDPOINT,
+            accessKeyId: key.accessId,
+            secretAccessKey: pulumi.secret(key.secret),
+            createBucket: false,
         };
         this.registerOutputs({ bucket: bucketName });
     }

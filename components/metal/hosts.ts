@@ -9,9 +9,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Role } from "../config";
-import { GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
+import { DataHostInfo, GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
 import { remoteScriptCommand } from "./scripts";
-import { COMPOSE_DEFAULTS, POSTGRES_ADMIN_USER, renderCompose } from "./render";
+import { COMPOSE_DEFAULTS, DATA_COMPOSE_PROJECT, DATA_HOST_DIR, MINIO_ROOT_USER, POSTGRES_ADMIN_USER, renderCompose } from "./render";
 
 export interface HostTarget {
     name: string;
@@ -45,6 +45,8 @@ export interface K3sHostsArgs {
     /** The k3s release of the version manifest, e.g. v1.34.3+k3s1. */
     k3sVersion: string;
     images: { postgres: string; gitea: string };
+    /** A sandbox's MinIO image (its own backup target in the compose project); prod: none. */
+    minioImage?: string;
     /** A fixed join token (secret); otherwise the server's own token is read back. */
     k3sToken?: pulumi.Input<string>;
     /** Packaged k3s components the server does not deploy (default K3S_DISABLE_WITH_LONGHORN). */
@@ -56,6 +58,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
     readonly nodes: pulumi.Output<NodeInfo[]>;
     readonly postgres: PostgresEndpoint;
     readonly gitea: GiteaEndpoint;
+    readonly dataHost: DataHostInfo;
     /** The k3s install of the server, and of each agent by host name. */
     readonly server: command.remote.Command;
     readonly agents: Record<string, command.remote.Command>;
@@ -148,7 +151,8 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
         const dataAddress = pulumi.output(dataHost.address);
         const dataCmd = remoteScriptCommand("data-compose.sh", {
             NODE_NAME: dataHost.name,
-            SERVICE_PORTS: [COMPOSE_DEFAULTS.postgresPort, COMPOSE_DEFAULTS.giteaHttpPort, COMPOSE_DEFAULTS.giteaSshPort].join(" "),
+            SERVICE_PORTS: [COMPOSE_DEFAULTS.postgresPort, COMPOSE_DEFAULTS.giteaHttpPort, COMPOSE_DEFAULTS.giteaSshPort,
+                ...(args.minioImage ? [COMPOSE_DEFAULTS.minioPort] : [])].join(" "),
         }, { sudo });
         this.data = new command.remote.Command(`${name}-data`, {
             connection: connection(dataHost),
@@ -159,6 +163,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
                 postgresImage: args.images.postgres,
                 giteaImage: args.images.gitea,
                 giteaRootUrl: `http://${a}:${COMPOSE_DEFAULTS.giteaHttpPort}/`,
+                minioImage: args.minioImage,
             })),
             logging: "stderr",
             addPreviousOutputInEnv: false,
@@ -178,6 +183,19 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
         };
         const giteaUrl = ready(pulumi.interpolate`http://${dataAddress}:${COMPOSE_DEFAULTS.giteaHttpPort}`);
         this.gitea = { url: giteaUrl, clusterUrl: giteaUrl };
+        this.dataHost = {
+            ssh: { host: dataAddress, user: args.sshUser, sudo, name: dataHost.name },
+            composeProject: DATA_COMPOSE_PROJECT,
+            postgresContainer: "postgres",
+            giteaContainer: "gitea",
+            ready: [this.data],
+            objectStore: args.minioImage ? {
+                hostEndpoint: `http://127.0.0.1:${COMPOSE_DEFAULTS.minioPort}`,
+                clusterEndpoint: pulumi.interpolate`http://${dataAddress}:${COMPOSE_DEFAULTS.minioPort}`,
+                accessKeyId: MINIO_ROOT_USER,
+                passwordEnvFile: `${DATA_HOST_DIR}/minio.env`,
+            } : undefined,
+        };
         this.registerOutputs({
             kubeconfig: this.kubeconfig,
             nodes: this.nodes,

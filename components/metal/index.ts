@@ -2,7 +2,7 @@
 // stack's mode and exposes what the platform layer needs (MetalOutputs).
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../config";
-import { ARGOCD_NODE_PORT, GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint, VAULT_NODE_PORT } from "./types";
+import { ARGOCD_NODE_PORT, DataHostInfo, GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint, VAULT_NODE_PORT } from "./types";
 import { K3dCluster } from "./k3d";
 import { MultipassVms } from "./multipass";
 import { K3sHosts } from "./hosts";
@@ -31,6 +31,7 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
     readonly nodes: pulumi.Output<NodeInfo[]>;
     readonly postgres: PostgresEndpoint;
     readonly gitea: GiteaEndpoint;
+    readonly dataHost: DataHostInfo;
     /** The mode's component. */
     readonly impl: K3dCluster | MultipassVms | K3sHosts;
 
@@ -49,6 +50,7 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
                     cluster: k3d,
                     k3sVersion: cfg.versions.k3s,
                     images,
+                    minioImage: cfg.backup ? undefined : cfg.versions.images.minio,
                     // the sandbox's Vault (for the operator and the vault provider) and Argo CD, on loopback
                     nodePorts: { [k3d.vaultPort]: VAULT_NODE_PORT, [k3d.argoCdPort]: ARGOCD_NODE_PORT },
                 }, { parent: this });
@@ -63,6 +65,7 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
                     dataHost: cfg.dataHost ?? missing("dataHost"),
                     k3sVersion: cfg.versions.k3s,
                     images,
+                    minioImage: cfg.backup ? undefined : cfg.versions.images.minio,
                     k3sToken: cfg.k3sToken,
                 }, { parent: this });
                 break;
@@ -73,6 +76,8 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
                     sshUser: cfg.sshUser,
                     k3sVersion: cfg.versions.k3s,
                     images,
+                    // prod backs up to GCS; a sandbox in hosts mode runs its own MinIO
+                    minioImage: cfg.isProd || cfg.backup ? undefined : cfg.versions.images.minio,
                     k3sToken: cfg.k3sToken,
                 }, { parent: this });
                 break;
@@ -85,6 +90,7 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
         this.nodes = this.impl.nodes;
         this.postgres = this.impl.postgres;
         this.gitea = this.impl.gitea;
+        this.dataHost = this.impl.dataHost;
         this.registerOutputs({
             kubeconfig: this.kubeconfig,
             nodes: this.nodes,

@@ -4,13 +4,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { DockerRuntime, K3dSpec } from "../config";
-import { GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
+import { DataHostInfo, GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
 import { LOCAL_INTERPRETER, readScript } from "./scripts";
-import { POSTGRES_ADMIN_USER, postgresDataPath } from "./render";
+import { MINIO_ROOT_USER, POSTGRES_ADMIN_USER, postgresDataPath } from "./render";
 
 /** Where the operator reaches the sandbox's Postgres and Gitea (loopback only; off the usual ports to avoid a local Postgres). */
 export const K3D_POSTGRES_PORT = 15432;
 export const K3D_GITEA_PORT = 13000;
+/** The sandbox's own backup target (MinIO), on the laptop's loopback. */
+export const K3D_MINIO_PORT = 19000;
 
 /** The k3s image of a k3s release: `v1.34.3+k3s1` -> `rancher/k3s:v1.34.3-k3s1` (Docker tags have no `+`). */
 export function k3sImage(k3sVersion: string): string {
@@ -38,6 +40,8 @@ export interface K3dClusterArgs {
     /** The k3s release of the version manifest, e.g. v1.34.3+k3s1. */
     k3sVersion: string;
     images: { postgres: string; gitea: string };
+    /** The sandbox's own backup target: MinIO as a container beside the cluster; none when absent. */
+    minioImage?: string;
     /** NodePorts of the cluster to publish on the laptop's loopback: laptop port -> NodePort. */
     nodePorts?: Record<number, number>;
 }
@@ -51,6 +55,8 @@ interface ContainerSpec {
     env: string[];
     passwordEnv?: string;
     readyCheck: string;
+    /** Arguments after the image (the container's command), space-separated, not secret. */
+    args?: string;
 }
 
 export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs {
@@ -58,6 +64,7 @@ export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs
     readonly nodes: pulumi.Output<NodeInfo[]>;
     readonly postgres: PostgresEndpoint;
     readonly gitea: GiteaEndpoint;
+    readonly dataHost: DataHostInfo;
     /** The k3d cluster command (create/delete). */
     readonly cluster: command.local.Command;
 
@@ -120,8 +127,9 @@ export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs
                     CONTAINER_ENV: containerEnv,
                     PASSWORD_ENV: s.passwordEnv ?? "",
                     READY_CHECK: s.readyCheck,
+                    ...(s.args ? { CONTAINER_ARGS: s.args } : {}),
                 },
-                triggers: [this.cluster.id, s.containerName, s.image, volumeName, s.volumePath, s.publish, containerEnv, s.passwordEnv ?? ""],
+                triggers: [this.cluster.id, s.containerName, s.image, volumeName, s.volumePath, s.publish, containerEnv, s.passwordEnv ?? "", ...(s.args ? [s.args] : [])],
                 logging: s.passwordEnv ? "stderr" : "stdoutAndStderr",
                 addPreviousOutputInEnv: false,
             }, {
@@ -160,6 +168,21 @@ export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs
             readyCheck: "curl -fsS -o /dev/null http://127.0.0.1:3000/api/healthz",
         });
 
+        // MinIO's image runs `minio` with no subcommand by default (CMD ["minio"] in minio/minio's
+        // Dockerfile.release): the server and its data folder are given as arguments.
+        const minioName = `k3d-${c.clusterName}-minio`;
+        const minio = args.minioImage ? container({
+            part: "minio",
+            containerName: minioName,
+            image: args.minioImage,
+            volumePath: "/data",
+            publish: `127.0.0.1:${K3D_MINIO_PORT}:9000`,
+            env: [`MINIO_ROOT_USER=${MINIO_ROOT_USER}`],
+            passwordEnv: "MINIO_ROOT_PASSWORD",
+            readyCheck: "",
+            args: "server /data",
+        }) : undefined;
+
         this.kubeconfig = pulumi.secret(kubeconfigCmd.stdout.apply((s) => (s ?? "").trim()));
         this.nodes = this.cluster.id.apply(() => [
             { name: `k3d-${c.clusterName}-server-0`, role: "server" as const, address: "127.0.0.1" },
@@ -175,6 +198,17 @@ export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs
         this.gitea = {
             url: gitea.id.apply(() => giteaUrl),
             clusterUrl: gitea.id.apply(() => `http://${giteaName}:3000`),
+        };
+        this.dataHost = {
+            postgresContainer: pgName,
+            giteaContainer: giteaName,
+            ready: [pg, gitea, ...(minio ? [minio] : [])],
+            objectStore: minio ? {
+                hostEndpoint: `http://127.0.0.1:${K3D_MINIO_PORT}`,
+                clusterEndpoint: minio.id.apply(() => `http://${minioName}:9000`),
+                accessKeyId: MINIO_ROOT_USER,
+                secretAccessKey: pulumi.secret(minio.stdout.apply((s) => (s ?? "").trim())),
+            } : undefined,
         };
         this.registerOutputs({
             kubeconfig: this.kubeconfig,

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { isOpenSshPublicKey, VmSpec } from "../config";
-import { GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
+import { DataHostInfo, GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
 import { LOCAL_INTERPRETER, readScript } from "./scripts";
 import { renderCloudInit } from "./render";
 import { K3sHosts } from "./hosts";
@@ -20,6 +20,8 @@ export interface MultipassVmsArgs {
     dataHost: string;
     k3sVersion: string;
     images: { postgres: string; gitea: string };
+    /** The sandbox's own backup target (MinIO in the data host's compose project). */
+    minioImage?: string;
     k3sToken?: pulumi.Input<string>;
 }
 
@@ -62,6 +64,7 @@ export class MultipassVms extends pulumi.ComponentResource implements MetalOutpu
     readonly nodes: pulumi.Output<NodeInfo[]>;
     readonly postgres: PostgresEndpoint;
     readonly gitea: GiteaEndpoint;
+    readonly dataHost: DataHostInfo;
     /** One launch command per VM, by name. */
     readonly vms: Record<string, command.local.Command>;
     readonly hosts: K3sHosts;
@@ -104,6 +107,7 @@ export class MultipassVms extends pulumi.ComponentResource implements MetalOutpu
             sshUser: args.sshUser,
             k3sVersion: args.k3sVersion,
             images: args.images,
+            minioImage: args.minioImage,
             k3sToken: args.k3sToken,
         }, { parent: this });
 
@@ -111,6 +115,7 @@ export class MultipassVms extends pulumi.ComponentResource implements MetalOutpu
         this.nodes = this.hosts.nodes;
         this.postgres = this.hosts.postgres;
         this.gitea = this.hosts.gitea;
+        this.dataHost = this.hosts.dataHost;
         this.registerOutputs({
             kubeconfig: this.kubeconfig,
             nodes: this.nodes,

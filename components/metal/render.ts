@@ -20,7 +20,7 @@ export interface CloudInitOptions {
 
 /** Packages every VM gets: the Longhorn prerequisites. */
 export const LONGHORN_PACKAGES = ["open-iscsi", "nfs-common"];
-/** Packages the data host gets on top (Ubuntu 24.04 names). */
+/** Packages the data host gets on top (Ubuntu 24.04 names). (rclone, for the backups, is installed by the backup job's installer, as on prod.) */
 export const DATA_HOST_PACKAGES = ["docker.io", "docker-compose-v2"];
 
 /**
@@ -64,12 +64,21 @@ export interface ComposeOptions {
     postgresPort?: number;
     giteaHttpPort?: number;
     giteaSshPort?: number;
+    /** A sandbox's own S3-compatible backup target (MinIO); prod has none (it backs up to GCS). */
+    minioImage?: string;
+    minioPort?: number;
 }
 
-export const COMPOSE_DEFAULTS = { postgresPort: 5432, giteaHttpPort: 3000, giteaSshPort: 2222 } as const;
+export const COMPOSE_DEFAULTS = { postgresPort: 5432, giteaHttpPort: 3000, giteaSshPort: 2222, minioPort: 9000 } as const;
 export const POSTGRES_ADMIN_USER = "postgres";
 /** Named volumes of the data host (fixed names, independent of the compose project). */
-export const DATA_VOLUMES = { postgres: "homelab-postgres-data", gitea: "homelab-gitea-data" } as const;
+export const DATA_VOLUMES = { postgres: "homelab-postgres-data", gitea: "homelab-gitea-data", minio: "homelab-minio-data" } as const;
+/** MinIO's root user on a sandbox (its password is generated on the host, never in the program). */
+export const MINIO_ROOT_USER = "homelab-backup";
+/** Where data-compose.sh keeps the compose file and its env files on the data host (its DATA_DIR default). */
+export const DATA_HOST_DIR = "/opt/homelab/data";
+/** The compose project of the data host (data-compose.sh's default) and its services. */
+export const DATA_COMPOSE_PROJECT = "homelab-data";
 
 /** Where the official postgres image keeps its data: /var/lib/postgresql/data up to 17, /var/lib/postgresql from 18. */
 export function postgresDataPath(image: string): string {
@@ -91,8 +100,7 @@ export function renderCompose(o: ComposeOptions): string {
     } catch {
         throw new Error(`renderCompose: giteaRootUrl ${JSON.stringify(o.giteaRootUrl)} is not a URL`);
     }
-    const doc = {
-        services: {
+    const services: Record<string, unknown> = {
             postgres: {
                 image: o.postgresImage,
                 restart: "unless-stopped",
@@ -121,12 +129,25 @@ export function renderCompose(o: ComposeOptions): string {
                 ports: [port(p.giteaHttpPort, 3000), port(p.giteaSshPort, 22)],
                 volumes: ["gitea-data:/data"],
             },
-        },
-        volumes: {
-            "postgres-data": { name: DATA_VOLUMES.postgres },
-            "gitea-data": { name: DATA_VOLUMES.gitea },
-        },
     };
+    const volumes: Record<string, unknown> = {
+        "postgres-data": { name: DATA_VOLUMES.postgres },
+        "gitea-data": { name: DATA_VOLUMES.gitea },
+    };
+    if (o.minioImage) {
+        // The root password comes from minio.env beside the file, generated on the host by data-compose.sh.
+        services.minio = {
+            image: o.minioImage,
+            restart: "unless-stopped",
+            command: ["server", "/data"],
+            env_file: ["minio.env"],
+            environment: { MINIO_ROOT_USER },
+            ports: [port(p.minioPort, 9000)],
+            volumes: ["minio-data:/data"],
+        };
+        volumes["minio-data"] = { name: DATA_VOLUMES.minio };
+    }
+    const doc = { services, volumes };
     return `# Postgres and Gitea on the data host, outside k3s.\n# Rendered by the homelab Pulumi program: edits on the host are overwritten.\n${YAML.stringify(doc)}`;
 }
 

@@ -32,6 +32,32 @@ export interface GiteaEndpoint {
     clusterUrl: pulumi.Output<string>;
 }
 
+/** A sandbox's own S3-compatible backup target (MinIO) that the metal layer runs. */
+export interface ObjectStoreEndpoint {
+    /** Where the data host's backup job reaches it. */
+    hostEndpoint: string;
+    /** Where Longhorn, inside the cluster, reaches it. */
+    clusterEndpoint: pulumi.Output<string>;
+    accessKeyId: string;
+    /** Secret, when the program knows it (k3d); otherwise it stays on the data host, in passwordEnvFile. */
+    secretAccessKey?: pulumi.Output<string>;
+    /** On the data host: the env file (mode 600) whose MINIO_ROOT_PASSWORD is the secret key. */
+    passwordEnvFile?: string;
+}
+
+/** Where the data host's backup job runs and what it backs up. */
+export interface DataHostInfo {
+    /** hosts and multipass: reached over SSH; k3d: none (the data host is this machine). */
+    ssh?: { host: pulumi.Output<string>; user: string; sudo: boolean; name: string };
+    /** The Postgres and Gitea containers: compose services of this project, or container names. */
+    composeProject?: string;
+    postgresContainer: string;
+    giteaContainer: string;
+    /** The data services are up (the backup job is installed after them). */
+    ready: pulumi.Resource[];
+    objectStore?: ObjectStoreEndpoint;
+}
+
 /** What every metal mode hands to the platform layer. */
 export interface MetalOutputs {
     /** Secret. Server address already rewritten to one the operator reaches. */
@@ -39,4 +65,5 @@ export interface MetalOutputs {
     nodes: pulumi.Output<NodeInfo[]>;
     postgres: PostgresEndpoint;
     gitea: GiteaEndpoint;
+    dataHost: DataHostInfo;
 }

@@ -10,6 +10,7 @@ import { ARGOCD_NODE_PORT, MetalOutputs, NodeInfo, VAULT_NODE_PORT } from "../me
 import { shared } from "../naming";
 import { AppBackends } from "../apps/app-instance";
 import { BackupTarget } from "../edge/backups";
+import { longhornRecurringJobs } from "../backup";
 import {
     argoCdValues, BACKUP_CREDENTIALS_SECRET, hasLonghorn, longhornValues,
     releaseLocation, vaultLocation, vaultMode, vaultValues, vsoValues,
@@ -118,6 +119,16 @@ export class Platform extends pulumi.ComponentResource {
                 longhornValues(args.backupTarget?.url, !cfg.isProd), { dependsOn: deps }, false);
             // No local-path beside it: k3s runs with --disable=local-storage where Longhorn does
             // (metal's K3S_DISABLE_WITH_LONGHORN); a patch would not outlast a k3s restart.
+            // Backups and snapshots of every volume on a schedule: the default group's recurring jobs.
+            for (const job of longhornRecurringJobs(cfg.backupSchedule)) {
+                if (job.task === "backup" && !args.backupTarget) continue;
+                new k8s.apiextensions.CustomResource(`${name}-longhorn-recurring-${job.task}`, {
+                    apiVersion: "longhorn.io/v1beta2",
+                    kind: "RecurringJob",
+                    metadata: { name: job.name, namespace: where.namespace },
+                    spec: job,
+                }, { ...k8sOpts, dependsOn: [longhorn] });
+            }
         }
 
         // Vault: dev mode on k3d, standalone (init + unseal automated) on the VMs, existing on prod.

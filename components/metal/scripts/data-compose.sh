@@ -80,6 +80,13 @@ chmod 600 "$env_file"
 password=$(sed -n 's/^POSTGRES_PASSWORD=//p' "$env_file")
 [ -n "$password" ] || die "$env_file has no POSTGRES_PASSWORD= line"
 
+# A sandbox's MinIO (its own backup target): root password generated once, kept in minio.env.
+minio_env="$DATA_DIR/minio.env"
+if printf '%s' "$content" | grep -q 'minio.env' && [ ! -s "$minio_env" ]; then
+    log "generating the MinIO root password (kept in $minio_env, mode 600)"
+    (umask 077 && printf 'MINIO_ROOT_PASSWORD=%s\n' "$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')" >"$minio_env")
+fi
+
 file="$DATA_DIR/compose.yaml"
 if [ -f "$file" ] && [ "$(cat "$file")" = "$content" ]; then
     log "compose file unchanged"

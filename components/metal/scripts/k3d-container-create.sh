@@ -16,7 +16,8 @@
 #   docker by name only (never on a command line) and printed on stdout as the very
 #   last thing: the command's stdout is a secret output with logging off),
 #   READY_CHECK (optional: a command run inside the container until it succeeds),
-#   READY_TIMEOUT (seconds, default 120).
+#   READY_TIMEOUT (seconds, default 120),
+#   CONTAINER_ARGS (optional: the container's command after the image, space-separated, not secret).
 # Progress goes to stderr. Keep it bash 3.2 compatible (macOS /bin/bash).
 set -euo pipefail
 
@@ -31,6 +32,7 @@ CONTAINER_ENV="${CONTAINER_ENV:-}"
 PASSWORD_ENV="${PASSWORD_ENV:-}"
 READY_CHECK="${READY_CHECK:-}"
 READY_TIMEOUT="${READY_TIMEOUT:-120}"
+CONTAINER_ARGS="${CONTAINER_ARGS:-}"
 
 log() { printf '[%s] %s\n' "$CONTAINER_NAME" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "$CONTAINER_NAME" "$*" >&2; exit 1; }
@@ -152,6 +154,9 @@ if [ -n "$PASSWORD_ENV" ]; then
     set -- "$@" --env "$PASSWORD_ENV"   # the value comes from this process's environment
 fi
 set -- "$@" "$IMAGE"
+# CONTAINER_ARGS is a space-separated list of words: split on purpose.
+# shellcheck disable=SC2086
+[ -z "$CONTAINER_ARGS" ] || set -- "$@" $CONTAINER_ARGS
 if ! "$@" >/dev/null; then
     cleanup_failed_create
     die "'docker run' of $IMAGE failed (see the docker output above)"
