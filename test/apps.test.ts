@@ -199,7 +199,9 @@ describe("the offline plan", () => {
         const catalogue = projectApps();
         catalogue.cms.public = false;
         const { writeStackFile } = require("./helpers/plan");
-        const r = runPlanCli(["prod", "--check", "--config-file", writeStackFile("prod", { "homelab:apps": catalogue })]);
+        const existing = (require("yaml").parse(require("fs").readFileSync(require("path").join(__dirname, "..", "Pulumi.prod.yaml"), "utf8")).config["homelab:existing"]);
+        delete existing.dnsRecords.cms;
+        const r = runPlanCli(["prod", "--check", "--config-file", writeStackFile("prod", { "homelab:apps": catalogue, "homelab:existing": existing })]);
         assert.equal(r.status, 1);
         assert.match(r.stdout, /- removed urn:pulumi:prod::homelab::lab:apps:AppInstance\$cloudflare:index\/dnsRecord:DnsRecord::cms-dns/);
         assert.match(r.stdout, /npm run plan:update -- prod/);

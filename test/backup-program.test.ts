@@ -18,7 +18,7 @@ import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
 import { evaluatePolicies } from "../policy/evaluate";
 import { explain, fails, ok, Sandbox } from "./metal-harness";
 
-const PROD_BUCKET = "acmelab-longhorn-backups";
+const PROD_BUCKET = "arcodange-tf";
 const RECURRING = "kubernetes:longhorn.io/v1beta2:RecurringJob";
 const install = (stack: string) => planOf(stack).resources.find((r) => r.urn.endsWith("::data-backup-install"))!;
 const installEnv = (stack: string): Record<string, string> => {
@@ -114,7 +114,7 @@ describe("backups in every stack's plan", function () {
     it("the guard keeps a sandbox off prod's bucket", () => {
         const raw = readStackConfig(ROOT, "sandbox-vms");
         raw["homelab:backup"] = JSON.stringify({ bucket: PROD_BUCKET });
-        assert.throws(() => guardStack("sandbox-vms", raw), /acmelab-longhorn-backups is the prod backup bucket/);
+        assert.throws(() => guardStack("sandbox-vms", raw), /arcodange-tf is the prod backup bucket/);
     });
 });
 

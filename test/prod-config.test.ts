@@ -30,7 +30,9 @@ describe("prod's configuration: the lab map's names", () => {
 describe("placeholders in prod's configuration", () => {
     it("are recorded by key", () => {
         assert.deepEqual(prod().placeholders.map((p) => p.key).sort(),
-            ["homelab:backup.project", "homelab:cloudflareZoneId", "homelab:hosts[0].hostKey", "homelab:hosts[1].hostKey", "homelab:hosts[2].hostKey", "homelab:tunnelHostname"]);
+            ["homelab:backup.project", "homelab:cloudflareZoneId",
+                "homelab:existing.dnsRecords.cms", "homelab:existing.dnsRecords.dance-lessons-coach", "homelab:existing.dnsRecords.url-shortener", "homelab:existing.dnsRecords.webapp",
+                "homelab:hosts[0].hostKey", "homelab:hosts[1].hostKey", "homelab:hosts[2].hostKey", "homelab:tunnelHostname"]);
     });
 
     it("stop a real run of prod, naming each key and the file to fix", () => {
