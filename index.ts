@@ -7,17 +7,45 @@ import { Edge } from "./components/edge";
 import { Backups } from "./components/edge/backups";
 import { appInstances } from "./components/apps";
 import { guardStack } from "./components/guard";
+import { guardedMetal, guardedVaultAddress, liveIdentityGuard } from "./components/guard/identity";
+import { loadFingerprint, findProjectDir } from "./components/fingerprint";
+import { ArgoCdRepoCreds, GiteaBootstrap } from "./components/platform/gitea";
+import { readSeedSource, seedPath } from "./components/platform/seed-source";
 
 const cfg = loadConfig();
 // Before anything is registered: a sandbox that names prod stops here (LAB_I_MEAN_PROD=true, per
 // invocation only, turns the stop into these warnings).
 for (const warning of guardStack(cfg.stack, pulumi.runtime.allConfig())) pulumi.log.warn(warning);
 
-const metal = new Metal("metal", { config: cfg });
+const builtMetal = new Metal("metal", { config: cfg });
+// Guard layer 3: a sandbox's providers get their credentials only once the cluster, Postgres and
+// Vault they reach have shown an identity that is not prod's (Pulumi.prod.yaml homelab:identity).
+const prodIdentity = cfg.isProd ? undefined : loadFingerprint().identity;
+const identityGuard = prodIdentity ? liveIdentityGuard(cfg.stack, prodIdentity) : undefined;
+const metal = identityGuard ? guardedMetal(builtMetal, identityGuard) : builtMetal;
 const backups = cfg.backup ? new Backups("backups", { config: cfg, backup: cfg.backup }) : undefined;
-const platform = new Platform("platform", { config: cfg, metal, backupTarget: backups?.target });
+const platform = new Platform("platform", {
+    config: cfg, metal, backupTarget: backups?.target,
+    guardVault: identityGuard && ((address, token, ready) => guardedVaultAddress(identityGuard, address, token, ready)),
+});
 const edge = cfg.isProd ? new Edge("edge", { config: cfg }) : undefined;
 appInstances(cfg, platform.backends, edge?.dns);
+
+// Gitea: a sandbox's is bootstrapped and seeded from the operator's clones; prod's exists.
+const projectDir = findProjectDir(__dirname);
+const gitea = cfg.isProd ? undefined : new GiteaBootstrap("gitea", {
+    stack: cfg.stack,
+    org: cfg.giteaOrg,
+    apps: cfg.apps.map((a) => a.name),
+    gitea: metal.gitea,
+    seeds: cfg.apps.map((a) => readSeedSource(a.name, seedPath(cfg.seed, a.name, projectDir))),
+});
+new ArgoCdRepoCreds("argocd-repo-creds", {
+    giteaClusterUrl: metal.gitea.clusterUrl,
+    org: cfg.giteaOrg,
+    username: gitea ? gitea.adminUser : cfg.repoCreds!.username,
+    password: gitea ? gitea.token : cfg.repoCreds!.password,
+}, { provider: platform.kubernetesProvider, dependsOn: platform.backends.argoCdReady ?? [] });
 
 // What the operator needs after `up` (`pulumi stack output [--show-secrets]`).
 export const kubeconfig = pulumi.secret(metal.kubeconfig);
@@ -30,3 +58,9 @@ export const postgresAdminUser = metal.postgres.adminUser;
 export const postgresAdminPassword = pulumi.secret(metal.postgres.adminPassword);
 export const giteaUrl = metal.gitea.url;
 export const argoCdUrl = platform.argoCdUrl;
+export const giteaOrg = cfg.giteaOrg;
+/** A sandbox's Gitea admin (prod's stays with the operator). */
+export const giteaAdminUser = gitea ? gitea.adminUser : "";
+export const giteaAdminPassword = pulumi.secret(gitea ? gitea.adminPassword : "");
+/** Apps whose sandbox repository stayed empty (no local clone). */
+export const giteaUnseeded = gitea ? gitea.unseeded : [];

@@ -107,6 +107,32 @@ export interface GiteaOidc {
     jwksUrl?: string;
 }
 
+/** Where a sandbox's Gitea is seeded from: the operator's local clones (never prod's Gitea). */
+export interface SeedSpec {
+    /** A folder holding one clone per app, `<folder>/<app>` (as written: `~` and relative paths resolve later). */
+    folder?: string;
+    /** A clone per app (overrides `folder` for that app). */
+    repos: Record<string, string>;
+}
+
+/**
+ * Prod's live identities (guard layer 3): what a sandbox must never find on the other end.
+ * Kubernetes: the `kube-system` namespace's metadata.uid; Vault: `cluster_id` of /v1/sys/health;
+ * PostgreSQL: `system_identifier` of pg_control_system().
+ */
+export interface ProdIdentity {
+    kubeSystemUid: string;
+    vaultClusterId: string;
+    postgresSystemIdentifier: string;
+}
+
+/** How Argo CD reads prod's existing Gitea: a user and a token (a `secure:` value). */
+export interface RepoCredsSpec {
+    username: string;
+    /** Secret. */
+    password: pulumi.Output<string>;
+}
+
 export interface LabConfig {
     project: string;
     stack: string;
@@ -138,6 +164,12 @@ export interface LabConfig {
     vaultInCluster?: VaultInCluster;
     giteaOidc?: GiteaOidc;
     backup?: BackupSpec;
+    /** Sandboxes: where the Gitea repositories are seeded from (absent: every repository starts empty). */
+    seed?: SeedSpec;
+    /** Prod: its live identities, read by a sandbox's guard (layer 3). */
+    identity?: ProdIdentity;
+    /** Prod: Argo CD's credentials for the existing Gitea (sandboxes get a bootstrap token). */
+    repoCreds?: RepoCredsSpec;
 }
 
 /** A configuration mistake: printed without a stack trace by Pulumi (RunError) and by the plan. */
@@ -156,7 +188,7 @@ export function isConfigError(e: unknown): e is ConfigError {
 /** Raw config as Pulumi hands it over: full keys (`homelab:apps`) to strings (JSON for objects). */
 export type RawConfig = Record<string, string>;
 
-const SECRET_KEYS = new Set(["k3sToken"]);
+const SECRET_KEYS = new Set(["k3sToken", "giteaRepoToken"]);
 
 /** Every key the project namespace accepts, and in which file it normally lives. */
 const KEYS: Record<string, "project" | "stack"> = {
@@ -179,6 +211,10 @@ const KEYS: Record<string, "project" | "stack"> = {
     vaultInCluster: "stack",
     giteaOidc: "stack",
     backup: "stack",
+    seed: "stack",
+    identity: "stack",
+    giteaRepoUser: "stack",
+    giteaRepoToken: "stack",
 };
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -188,6 +224,9 @@ const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-
 const SIZE = /^[1-9]\d*[KMG]$/;
 const K3S_VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 const SEMVER = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** pg_control_system().system_identifier: an unsigned 64-bit integer, printed in decimal. */
+const PG_SYSTEM_ID = /^[1-9]\d{0,19}$/;
 const IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$/;
 
 /** A small validating reader that knows the stack and the key path it is at. */
@@ -550,6 +589,46 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
             project: b.project === undefined ? undefined : r.string("backup.project", b.project),
             location: b.location === undefined ? "EU" : r.string("backup.location", b.location, /^[A-Z0-9-]+$/, "a GCS location such as EU or EUROPE-WEST1"),
         };
+    }
+    if (isProd) {
+        const id = r.object("identity", require("identity", "guard layer 3: a sandbox compares what it reaches with prod's identities"),
+            ["kubeSystemUid", "vaultClusterId", "postgresSystemIdentifier"]);
+        const sysId = r.string("identity.postgresSystemIdentifier", id.postgresSystemIdentifier, PG_SYSTEM_ID,
+            "a quoted decimal string: `psql -Atc 'SELECT system_identifier FROM pg_control_system()'` on prod's Postgres");
+        if (BigInt(sysId) > 18446744073709551615n) r.fail("identity.postgresSystemIdentifier", sysId, "an unsigned 64-bit integer");
+        cfg.identity = {
+            kubeSystemUid: r.string("identity.kubeSystemUid", id.kubeSystemUid, UUID,
+                "a lower-case UUID: `kubectl get namespace kube-system -o jsonpath='{.metadata.uid}'` on prod"),
+            vaultClusterId: r.string("identity.vaultClusterId", id.vaultClusterId, UUID,
+                "a lower-case UUID: `cluster_id` of `curl -s $VAULT_ADDR/v1/sys/health` on prod"),
+            postgresSystemIdentifier: sysId,
+        };
+        cfg.repoCreds = {
+            username: r.string("giteaRepoUser", require("giteaRepoUser", "the Gitea user whose token Argo CD reads the app repositories with"),
+                /^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a Gitea user name"),
+            password: pulumi.secret(r.string("giteaRepoToken", require("giteaRepoToken",
+                "Argo CD's access token to prod's Gitea: pulumi config set --secret homelab:giteaRepoToken -s prod"))),
+        };
+        forbid("seed", "prod's Gitea holds the real repositories; only sandboxes are seeded");
+    } else {
+        forbid("identity", "only prod's stack file records prod's identities");
+        forbid("giteaRepoUser", "a sandbox's Gitea is bootstrapped with its own token");
+        forbid("giteaRepoToken", "a sandbox's Gitea is bootstrapped with its own token");
+        if (present("seed")) {
+            const sd = r.object("seed", values.seed, ["folder", "repos"]);
+            const appNames = apps.map((a) => a.name);
+            const repos: Record<string, string> = {};
+            if (sd.repos !== undefined) {
+                for (const [app, p] of Object.entries(r.map("seed.repos", sd.repos))) {
+                    if (!appNames.includes(app)) r.fail(`seed.repos.${app}`, p, `an app of the catalogue (${appNames.join(", ")})`);
+                    repos[app] = r.string(`seed.repos.${app}`, p, undefined, "the path of a local clone of the app's repository");
+                }
+            }
+            cfg.seed = {
+                folder: sd.folder === undefined ? undefined : r.string("seed.folder", sd.folder, undefined, "a folder holding one clone per app (<folder>/<app>)"),
+                repos,
+            };
+        }
     }
     return cfg;
 }

@@ -235,7 +235,11 @@ describe("metal component (mocks)", function () {
                 host: "192.168.64.12", port: 5432, clusterHost: "192.168.64.12", clusterPort: 5432,
                 adminUser: "postgres", adminPassword: "mock-admin-password",
             });
-            assert.deepEqual(b.outputs.gitea, { url: "http://192.168.64.12:3000", clusterUrl: "http://192.168.64.12:3000" });
+            assert.deepEqual(b.outputs.gitea, {
+                url: "http://192.168.64.12:3000", clusterUrl: "http://192.168.64.12:3000",
+                // Gitea's CLI: the container mounting the data volume, on the data host over SSH
+                exec: { volume: "homelab-gitea-data", ssh: { host: "192.168.64.12", user: "ubuntu" } },
+            });
         });
     });
 
@@ -312,7 +316,7 @@ describe("metal component (mocks)", function () {
                 host: "127.0.0.1", port: 15432, clusterHost: "k3d-lab-postgres", clusterPort: 5432,
                 adminUser: "postgres", adminPassword: "mock-admin-password",
             });
-            assert.deepEqual(b.outputs.gitea, { url: "http://127.0.0.1:13000", clusterUrl: "http://k3d-lab-gitea:3000" });
+            assert.deepEqual(b.outputs.gitea, { url: "http://127.0.0.1:13000", clusterUrl: "http://k3d-lab-gitea:3000", exec: { container: "k3d-lab-gitea" } });
         });
     });
 

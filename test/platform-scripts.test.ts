@@ -15,7 +15,7 @@ import { explain, fails, ok, RunResult, Sandbox } from "./metal-harness";
 
 const SCRIPTS_DIR = path.dirname(scriptPath("vault-init.sh"));
 const FAKES_DIR = path.join(__dirname, "fakes", "platform");
-const SCRIPTS = ["vault-dev-token.sh", "vault-init.sh"];
+const SCRIPTS = ["gitea-admin.sh", "gitea-bootstrap.sh", "gitea-seed.sh", "vault-dev-token.sh", "vault-init.sh"];
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://192.168.64.10:6443\n  name: sandbox-vms\n";
 
 function has(binary: string): boolean {

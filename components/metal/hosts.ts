@@ -11,7 +11,7 @@ import * as command from "@pulumi/command";
 import { Role } from "../config";
 import { GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
 import { remoteScriptCommand } from "./scripts";
-import { COMPOSE_DEFAULTS, POSTGRES_ADMIN_USER, renderCompose } from "./render";
+import { COMPOSE_DEFAULTS, DATA_VOLUMES, POSTGRES_ADMIN_USER, renderCompose } from "./render";
 
 export interface HostTarget {
     name: string;
@@ -156,7 +156,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
             adminPassword: pulumi.secret(this.data.stdout.apply((s) => (s ?? "").trim())),
         };
         const giteaUrl = ready(pulumi.interpolate`http://${dataAddress}:${COMPOSE_DEFAULTS.giteaHttpPort}`);
-        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl };
+        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl, exec: { volume: DATA_VOLUMES.gitea, ssh: { host: dataAddress, user: args.sshUser } } };
         this.registerOutputs({
             kubeconfig: this.kubeconfig,
             nodes: this.nodes,

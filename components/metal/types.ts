@@ -30,6 +30,15 @@ export interface GiteaEndpoint {
     url: pulumi.Output<string>;
     /** The URL Argo CD uses from inside the cluster. */
     clusterUrl: pulumi.Output<string>;
+    /** Where Gitea's CLI is reached (`docker exec` into its container), for a sandbox's bootstrap. */
+    exec: GiteaExec;
+}
+
+/** Gitea's container: by name on the laptop's Docker (k3d), or by its data volume on the data host over SSH. */
+export interface GiteaExec {
+    container?: string;
+    volume?: string;
+    ssh?: { host: pulumi.Output<string>; user: string };
 }
 
 /** What every metal mode hands to the platform layer. */
