@@ -18,43 +18,12 @@ import { execFileSync } from "child_process";
 import { giteaScriptPath, GITEA_ADMIN_USER } from "../components/platform/gitea";
 import { missingCloneWarning, readSeedSource, seedPath } from "../components/platform/seed-source";
 import { FakeGitea, run } from "./helpers/fake-gitea";
+import { commit, git, makeClone } from "./helpers/git-clone";
 
 const FAKES = path.join(__dirname, "fakes", "gitea");
 
 function tmp(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-function git(dir: string, ...args: string[]): string {
-    return execFileSync("git", ["-C", dir, ...args], {
-        encoding: "utf8",
-        env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@x", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@x" },
-    }).trim();
-}
-
-/** A clone as the operator has it: an origin whose HEAD is main, a commit, a tag. */
-export function makeClone(root: string, app: string): string {
-    const origin = path.join(root, "origins", `${app}.git`);
-    fs.mkdirSync(origin, { recursive: true });
-    execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", origin]);
-    const work = path.join(root, "seed-build", app);
-    fs.mkdirSync(work, { recursive: true });
-    git(work, "init", "--quiet", "--initial-branch=main");
-    fs.writeFileSync(path.join(work, "README.md"), `# ${app}\n`);
-    git(work, "add", ".");
-    git(work, "commit", "--quiet", "-m", "first");
-    git(work, "tag", "v1.0.0");
-    git(work, "push", "--quiet", origin, "main", "--tags");
-    const clone = path.join(root, "clones", app);
-    execFileSync("git", ["clone", "--quiet", origin, clone]);
-    return clone;
-}
-
-function commit(dir: string, file: string, text: string): string {
-    fs.writeFileSync(path.join(dir, file), text);
-    git(dir, "add", ".");
-    git(dir, "commit", "--quiet", "-m", `change ${file}`);
-    return git(dir, "rev-parse", "HEAD");
 }
 
 describe("Gitea admin (gitea-admin.sh, Gitea's CLI in its container)", () => {
