@@ -82,6 +82,15 @@ describe("guard layer 3: live identity", () => {
         assert.match(r.warning!, /continuing unchecked for this run only/);
     });
 
+    it("a target that needs a moment to answer gets a few bounded attempts", async () => {
+        let n = 0;
+        const read = () => (++n < 3 ? Promise.reject(new Error("connection refused")) : Promise.resolve(OTHER));
+        assert.deepEqual(await checkLiveIdentity("sandbox-k3d", "vault", "its Vault", read, PROD, NO_HATCH, 3, 1), { seen: OTHER, warning: undefined });
+        assert.equal(n, 3);
+        n = -10;
+        await assert.rejects(checkLiveIdentity("sandbox-k3d", "vault", "its Vault", read, PROD, NO_HATCH, 3, 1), /connection refused/);
+    });
+
     it("the kubeconfig and the Postgres password reach the providers only after a read shows another identity", async () => {
         const calls: string[] = [];
         const g = guardedMetal(metal(), liveIdentityGuard("sandbox-k3d", PROD, NO_HATCH), readers({}, calls));

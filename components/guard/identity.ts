@@ -33,6 +33,9 @@ export interface IdentityReaders {
 }
 
 export const READ_TIMEOUT_MS = 15_000;
+/** The guard tries each read this many times, this far apart, before it stops the run (at most about a minute and a half). */
+export const READ_ATTEMPTS = 4;
+export const READ_RETRY_DELAY_MS = 5_000;
 
 /** kube-system's metadata.uid, with the official client (@kubernetes/client-node). */
 async function readKubeSystemUid(kubeconfig: string): Promise<string> {
@@ -111,10 +114,19 @@ export function compareIdentity(stack: string, kind: IdentityKind, target: strin
 
 /** Reads one identity and compares it; a read that fails stops the run too (fail closed). */
 export async function checkLiveIdentity(stack: string, kind: IdentityKind, target: string, read: () => Promise<string>,
-    prod: ProdIdentity, env: NodeJS.ProcessEnv = process.env): Promise<{ seen: string; warning?: string }> {
+    prod: ProdIdentity, env: NodeJS.ProcessEnv = process.env, attempts = 1, delayMs = 0): Promise<{ seen: string; warning?: string }> {
     let seen: string;
     try {
-        seen = await read();
+        // A target just brought up may need a moment to answer: a few bounded attempts.
+        for (let i = 1; ; i++) {
+            try {
+                seen = await read();
+                break;
+            } catch (e) {
+                if (i >= attempts) throw e;
+                await new Promise((resolve) => setTimeout(resolve, delayMs));
+            }
+        }
     } catch (e) {
         if (escapeHatchSet(env)) {
             return { seen: "", warning: `${ESCAPE_HATCH}=true: could not read ${IDENTITY_WHAT[kind].what} of ${target} (${(e as Error).message}); continuing unchecked for this run only.` };
@@ -139,9 +151,15 @@ export function liveIdentityGuard(stack: string, prod: ProdIdentity, env: NodeJS
     return {
         guard<T>(kind: IdentityKind, target: string, value: pulumi.Input<T>, read: (v: T) => Promise<string> | undefined) {
             return pulumi.output(value).apply(async (v) => {
-                const reading = read(v as T);
-                if (reading === undefined) return v as T;
-                const { warning } = await checkLiveIdentity(stack, kind, target, () => reading, prod, env);
+                const first = read(v as T);
+                if (first === undefined) return v as T;
+                let reading: Promise<string> | undefined = first;
+                const again = () => {
+                    const r = reading ?? read(v as T)!;
+                    reading = undefined;
+                    return r;
+                };
+                const { warning } = await checkLiveIdentity(stack, kind, target, again, prod, env, READ_ATTEMPTS, READ_RETRY_DELAY_MS);
                 if (warning) pulumi.log.warn(warning);
                 return v as T;
             }) as pulumi.Output<T>;
