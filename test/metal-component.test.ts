@@ -238,7 +238,7 @@ describe("metal component (mocks)", function () {
             assert.deepEqual(b.outputs.gitea, {
                 url: "http://192.168.64.12:3000", clusterUrl: "http://192.168.64.12:3000",
                 // Gitea's CLI: the container mounting the data volume, on the data host over SSH
-                exec: { volume: "homelab-gitea-data", ssh: { host: "192.168.64.12", user: "ubuntu" } },
+                exec: { instance: b.outputs.gitea.exec.instance, volume: "homelab-gitea-data", ssh: { host: "192.168.64.12", user: "ubuntu" } },
             });
         });
     });
@@ -316,7 +316,8 @@ describe("metal component (mocks)", function () {
                 host: "127.0.0.1", port: 15432, clusterHost: "k3d-lab-postgres", clusterPort: 5432,
                 adminUser: "postgres", adminPassword: "mock-admin-password",
             });
-            assert.deepEqual(b.outputs.gitea, { url: "http://127.0.0.1:13000", clusterUrl: "http://k3d-lab-gitea:3000", exec: { container: "k3d-lab-gitea" } });
+            assert.deepEqual(b.outputs.gitea, { url: "http://127.0.0.1:13000", clusterUrl: "http://k3d-lab-gitea:3000", exec: { instance: b.outputs.gitea.exec.instance, container: "k3d-lab-gitea" } });
+            assert.ok(b.outputs.gitea.exec.instance, "the container's id: a new container bootstraps Gitea again");
         });
     });
 

@@ -156,7 +156,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
             adminPassword: pulumi.secret(this.data.stdout.apply((s) => (s ?? "").trim())),
         };
         const giteaUrl = ready(pulumi.interpolate`http://${dataAddress}:${COMPOSE_DEFAULTS.giteaHttpPort}`);
-        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl, exec: { volume: DATA_VOLUMES.gitea, ssh: { host: dataAddress, user: args.sshUser } } };
+        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl, exec: { instance: this.data.id, volume: DATA_VOLUMES.gitea, ssh: { host: dataAddress, user: args.sshUser } } };
         this.registerOutputs({
             kubeconfig: this.kubeconfig,
             nodes: this.nodes,

@@ -159,7 +159,7 @@ export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs
         this.gitea = {
             url: gitea.id.apply(() => giteaUrl),
             clusterUrl: gitea.id.apply(() => `http://${giteaName}:3000`),
-            exec: { container: giteaName },
+            exec: { instance: gitea.id, container: giteaName },
         };
         this.registerOutputs({
             kubeconfig: this.kubeconfig,

@@ -36,6 +36,8 @@ export interface GiteaEndpoint {
 
 /** Gitea's container: by name on the laptop's Docker (k3d), or by its data volume on the data host over SSH. */
 export interface GiteaExec {
+    /** Changes when Gitea's container (k3d) or the data stack (hosts) is made anew: the bootstrap runs again. */
+    instance: pulumi.Output<string>;
     container?: string;
     volume?: string;
     ssh?: { host: pulumi.Output<string>; user: string };

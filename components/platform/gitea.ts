@@ -96,7 +96,7 @@ export class GiteaBootstrap extends pulumi.ComponentResource {
             const create = remoteCommand("gitea-admin.sh", env, sudo);
             this.admin = new command.remote.Command(`${name}-admin`, {
                 connection: { host: ssh.host, user: ssh.user },
-                triggers: [ssh.host, GITEA_ADMIN_USER],
+                triggers: [ssh.host, GITEA_ADMIN_USER, g.exec.instance],
                 create,
                 update: create,
                 delete: remoteCommand("gitea-admin.sh", { ...env, ACTION: "delete" }, sudo),
@@ -111,10 +111,10 @@ export class GiteaBootstrap extends pulumi.ComponentResource {
                 update: text,
                 delete: deleting(text),
                 environment: { ...adminEnv, STACK: args.stack },
-                triggers: [GITEA_ADMIN_USER, g.exec.container ?? ""],
+                triggers: [GITEA_ADMIN_USER, g.exec.container ?? "", g.exec.instance],
                 logging: "stderr",
                 addPreviousOutputInEnv: false,
-            }, { parent: this, additionalSecretOutputs: ["stdout"] });
+            }, { parent: this, additionalSecretOutputs: ["stdout"], deleteBeforeReplace: true });
         }
         this.adminUser = pulumi.output(GITEA_ADMIN_USER);
         this.adminPassword = pulumi.secret(this.admin.stdout.apply((s) => (s ?? "").trim()));
@@ -137,10 +137,11 @@ export class GiteaBootstrap extends pulumi.ComponentResource {
                 TOKEN_NAME: ARGOCD_TOKEN_NAME,
             },
             stdin: password,
-            triggers: [args.org, repos, ARGOCD_TOKEN_NAME],
+            // A Gitea made anew (its container or data stack replaced) is bootstrapped again.
+            triggers: [args.org, repos, ARGOCD_TOKEN_NAME, g.exec.instance],
             logging: "stderr",
             addPreviousOutputInEnv: false,
-        }, { parent: this, dependsOn: [this.admin], additionalSecretOutputs: ["stdout"] });
+        }, { parent: this, dependsOn: [this.admin], additionalSecretOutputs: ["stdout"], deleteBeforeReplace: true });
         this.token = pulumi.secret(this.api.stdout.apply((s) => (s ?? "").trim()));
 
         // 3. Seeding: one push per app with a clone; its triggers are the clone's state, so a new
@@ -164,7 +165,7 @@ export class GiteaBootstrap extends pulumi.ComponentResource {
                     ADMIN_USER: GITEA_ADMIN_USER,
                 },
                 stdin: password,
-                triggers: [s.path, s.branch, s.head, s.tags ?? ""],
+                triggers: [s.path, s.branch, s.head, s.tags ?? "", g.exec.instance],
                 logging: "stdoutAndStderr",
                 addPreviousOutputInEnv: false,
             }, { parent: this, dependsOn: [this.api] });
