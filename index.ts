@@ -11,6 +11,7 @@ import { guardedMetal, guardedVaultAddress, liveIdentityGuard } from "./componen
 import { loadFingerprint, findProjectDir } from "./components/fingerprint";
 import { ArgoCdRepoCreds, GiteaBootstrap } from "./components/platform/gitea";
 import { readSeedSource, seedPath } from "./components/platform/seed-source";
+import { ingressUrl as traefikUrl } from "./components/platform/ingress";
 
 const cfg = loadConfig();
 // Before anything is registered: a sandbox that names prod stops here (LAB_I_MEAN_PROD=true, per
@@ -58,6 +59,8 @@ export const postgresAdminUser = metal.postgres.adminUser;
 export const postgresAdminPassword = pulumi.secret(metal.postgres.adminPassword);
 export const giteaUrl = metal.gitea.url;
 export const argoCdUrl = platform.argoCdUrl;
+/** Traefik (k3s's packaged ingress), where public apps' routes answer. */
+export const ingressUrl = traefikUrl(cfg, metal.nodes);
 export const giteaOrg = cfg.giteaOrg;
 /** A sandbox's Gitea admin (prod's stays with the operator). */
 export const giteaAdminUser = gitea ? gitea.adminUser : "";

@@ -75,6 +75,8 @@ export interface K3dSpec {
     vaultPort: number;
     /** The laptop port Argo CD's NodePort is published on. */
     argoCdPort: number;
+    /** The laptop port (loopback) of the cluster's port 80: k3s's Traefik, the ingress. */
+    ingressPort: number;
     /** Seconds `k3d cluster create --wait` may take. */
     waitTimeoutSeconds: number;
 }
@@ -526,12 +528,13 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
             cfg.vmImage = r.string("vmImage", values.vmImage, /^\d\d\.\d\d$/, "a pinned Ubuntu release such as 24.04 (not an alias like lts)");
         }
     } else {
-        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "vaultPort", "argoCdPort", "waitTimeoutSeconds"]);
+        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "vaultPort", "argoCdPort", "ingressPort", "waitTimeoutSeconds"]);
         cfg.k3d = {
             clusterName: k.clusterName === undefined ? "lab" : r.string("k3d.clusterName", k.clusterName, KEBAB, "a kebab-case cluster name"),
             apiPort: k.apiPort === undefined ? 6550 : r.int("k3d.apiPort", k.apiPort, 1024, 65535),
             vaultPort: k.vaultPort === undefined ? 8200 : r.int("k3d.vaultPort", k.vaultPort, 1024, 65535),
             argoCdPort: k.argoCdPort === undefined ? 8080 : r.int("k3d.argoCdPort", k.argoCdPort, 1024, 65535),
+            ingressPort: k.ingressPort === undefined ? 8088 : r.int("k3d.ingressPort", k.ingressPort, 1024, 65535),
             waitTimeoutSeconds: k.waitTimeoutSeconds === undefined ? 180 : r.int("k3d.waitTimeoutSeconds", k.waitTimeoutSeconds, 10, 3600),
         };
         for (const key of ["hosts", "vms", "dataHost", "sshUser", "k3sToken", "vmImage"]) forbid(key, "k3d mode has no SSH hosts");

@@ -239,7 +239,7 @@ describe("credential rotation restarts what reads the credentials at start", () 
 });
 
 describe("stack outputs: what the operator reads after up", () => {
-    const expected = ["argoCdUrl", "giteaAdminPassword", "giteaAdminUser", "giteaOrg", "giteaUnseeded", "giteaUrl", "kubeconfig", "nodes", "postgresAdminPassword", "postgresAdminUser", "postgresEndpoint", "vaultAddress", "vaultRootToken"];
+    const expected = ["argoCdUrl", "giteaAdminPassword", "giteaAdminUser", "giteaOrg", "giteaUnseeded", "giteaUrl", "ingressUrl", "kubeconfig", "nodes", "postgresAdminPassword", "postgresAdminUser", "postgresEndpoint", "vaultAddress", "vaultRootToken"];
 
     it("exports the same names in every stack, secrets hidden in the plan", () => {
         for (const stack of STACKS) {

@@ -17,7 +17,7 @@ import { runVerify, VerifyOptions } from "../tools/verify/run";
 import { ROOT, planOf } from "./helpers/plan";
 import { startTestPostgres, TestPostgres } from "./helpers/postgres";
 import {
-    application, deployment, FakeClusterApi, list, longhornVolume, namespace, node, secret, statefulSet,
+    application, deployment, FakeClusterApi, ingress, list, longhornVolume, namespace, node, secret, statefulSet,
 } from "./helpers/fake-cluster-api";
 
 const SANDBOX_UID = "3f1e2d3c-4b5a-4697-8877-665544332211";
@@ -47,6 +47,13 @@ function healthy(api: FakeClusterApi, stack: string, nodes: string[], adminAuth:
     api.objects.set(`${ns(shared.vsoNamespace)}/deployments`, list("Deployment", "apps/v1", [deployment("vault-secrets-operator-controller-manager", 1, 1)]));
     api.objects.set(`${ns(shared.argoCdNamespace)}/deployments`, list("Deployment", "apps/v1", [deployment("argocd-server", 1, 1), deployment("argocd-repo-server", 1, 1)]));
     api.objects.set(`${ns(shared.argoCdNamespace)}/statefulsets`, list("StatefulSet", "apps/v1", [statefulSet("argocd-application-controller", 1, 1)]));
+    api.objects.set(`${ns("kube-system")}/deployments`, list("Deployment", "apps/v1", [deployment("traefik", 1, 1), deployment("coredns", 1, 1)]));
+    api.routes.clear();
+    const cfg = parseConfig(stack, readStackConfig(ROOT, stack));
+    for (const a of cfg.apps.filter((x) => x.public)) {
+        api.objects.set(`/apis/networking.k8s.io/v1/namespaces/${a.name}/ingresses`, list("Ingress", "networking.k8s.io/v1", [ingress(a.name, a.name, `${a.name}.sandbox.test`)]));
+        api.routes.set(`${a.name}.sandbox.test`, 200);
+    }
     api.objects.set(`${ns(shared.longhornNamespace)}/daemonsets`, list("DaemonSet", "apps/v1", [{ metadata: { name: "longhorn-manager" }, status: { desiredNumberScheduled: 3, numberAvailable: 3 } }]));
     api.objects.set(`/apis/longhorn.io/v1beta2/namespaces/${shared.longhornNamespace}/volumes`, list("Volume", "longhorn.io/v1beta2", [
         longhornVolume("pvc-vault", "healthy", "attached"), longhornVolume("pvc-idle", "unknown", "detached"),
@@ -85,7 +92,7 @@ describe("npm run verify", function () {
             vaultAddress: api.url, vaultRootToken: "root",
             postgresEndpoint: `${pg!.host}:${pg!.port}`, postgresAdminUser: pg!.user, postgresAdminPassword: pg!.password,
             giteaUrl: api.url, giteaOrg: "lab", giteaAdminUser: "lab-admin", giteaAdminPassword: "gitea-pw",
-            argoCdUrl: "http://127.0.0.1:8080", giteaUnseeded: [],
+            argoCdUrl: "http://127.0.0.1:8080", giteaUnseeded: [], ingressUrl: api.url,
         }));
         return file;
     }
@@ -143,6 +150,9 @@ describe("npm run verify", function () {
         assert.ok(line(new RegExp(`^identities seen: cluster ${SANDBOX_UID}, Vault ${SANDBOX_VAULT}, Postgres \\d+$`)));
         assert.equal(lines[lines.length - 1], `${report.checks.length} passed, 0 failed, 0 skipped`);
         assert.ok(!line(/Longhorn/), "no Longhorn on k3d");
+        assert.ok(line(/^PASS {2}Traefik \(k3s's packaged ingress\) available: kube-system\/traefik available at http/));
+        assert.ok(line(/^PASS {2}webapp: a route through Traefik: Host: webapp\.sandbox\.test -> HTTP 200$/));
+        assert.equal(lines.filter((l) => /a route through Traefik/.test(l)).length, 4, "one per public app");
         assert.ok(api.requests.every((r) => r.startsWith("GET ")), "read-only: only GETs");
     });
 
@@ -158,6 +168,10 @@ describe("npm run verify", function () {
         api.objects.set("/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/erp", application("erp", "Unknown", "Healthy",
             [{ type: "ComparisonError", message: "Failed to load target state: authentication required" }]));
         api.giteaRepos.delete("lab/telegram-gateway");
+        api.routes.delete("cms.sandbox.test");
+        api.routes.set("webapp.sandbox.test", 502);
+        api.objects.delete("/apis/networking.k8s.io/v1/namespaces/url-shortener/ingresses");
+        api.objects.set("/apis/apps/v1/namespaces/kube-system/deployments", list("Deployment", "apps/v1", [deployment("coredns", 1, 1)]));
         try {
             const { report, line } = await verify("sandbox-k3d", ["k3d-lab-server-0"]);
             assert.equal(report.exitCode, 1);
@@ -171,6 +185,10 @@ describe("npm run verify", function () {
             assert.ok(line(/^PASS {2}erp: refused by cms's database/), "the other checks still run");
             assert.ok(line(/^FAIL {2}erp: Argo CD Application Synced\/Healthy: Unknown, Healthy: ComparisonError: Failed to load target state: authentication required$/));
             assert.ok(line(/^FAIL {2}gitea: repository lab\/telegram-gateway: absent from http/));
+            assert.ok(line(/^FAIL {2}cms: a route through Traefik: Traefik at http.* has no route for Host: cms\.sandbox\.test \(HTTP 404\)$/));
+            assert.ok(line(/^FAIL {2}webapp: a route through Traefik: Host: webapp\.sandbox\.test through .*: HTTP 502/));
+            assert.ok(line(/^FAIL {2}url-shortener: a route through Traefik: no Ingress with a host in namespace url-shortener$/));
+            assert.ok(line(/^FAIL {2}Traefik \(k3s's packaged ingress\) available: no Deployment traefik in kube-system/));
         } finally {
             healthy(api, "sandbox-k3d", ["k3d-lab-server-0"], GITEA_AUTH);
         }

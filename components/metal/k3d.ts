@@ -67,8 +67,9 @@ export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs
                 API_PORT: String(c.apiPort),
                 WAIT_TIMEOUT: String(c.waitTimeoutSeconds),
                 NODE_PORTS: nodePorts,
+                INGRESS_PORT: String(c.ingressPort),
             },
-            triggers: [c.clusterName, image, c.apiPort, nodePorts],
+            triggers: [c.clusterName, image, c.apiPort, nodePorts, c.ingressPort],
         }, { parent: this, deleteBeforeReplace: true });
 
         const kubeconfigScript = readScript("k3d-kubeconfig.sh");

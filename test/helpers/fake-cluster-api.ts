@@ -13,6 +13,8 @@ export class FakeClusterApi {
     /** Gitea repositories "org/repo" that exist, with their `empty` flag. */
     readonly giteaRepos = new Map<string, { empty: boolean; default_branch: string }>();
     giteaAuth = "";
+    /** Traefik's routes: a request whose Host header is one of these gets its status; another Host, 404 (Traefik's "404 page not found"). */
+    readonly routes = new Map<string, number>();
     /** Paths that never answer (a hung API), to exercise the timeouts. */
     readonly hang = new Set<string>();
     readonly requests: string[] = [];
@@ -46,6 +48,12 @@ export class FakeClusterApi {
         const p = url.pathname;
         this.requests.push(`${req.method} ${p}`);
         if (this.hang.has(p)) return; // never answers
+        const host = (req.headers.host ?? "").replace(/:\d+$/, "");
+        if (host !== "127.0.0.1") {
+            res.statusCode = this.routes.get(host) ?? 404;
+            res.end(res.statusCode === 404 ? "404 page not found\n" : "ok\n");
+            return;
+        }
         const send = (status: number, body: unknown) => {
             res.statusCode = status;
             res.setHeader("Content-Type", "application/json");
@@ -60,9 +68,17 @@ export class FakeClusterApi {
         }
         if (this.objects.has(p)) return send(200, this.objects.get(p));
         // A list of a kind nobody created: an empty list, as the API server answers.
-        if (/\/(deployments|statefulsets|daemonsets|volumes)$/.test(p)) return send(200, { kind: "List", apiVersion: "v1", metadata: {}, items: [] });
+        if (/\/(deployments|statefulsets|daemonsets|volumes|ingresses)$/.test(p)) return send(200, { kind: "List", apiVersion: "v1", metadata: {}, items: [] });
         send(404, { kind: "Status", apiVersion: "v1", status: "Failure", message: `the server could not find the requested resource (${p})`, reason: "NotFound", code: 404 });
     }
+}
+
+/** An Ingress (networking.k8s.io/v1) with one host rule. */
+export function ingress(ns: string, name: string, host: string): unknown {
+    return {
+        apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name, namespace: ns },
+        spec: { ingressClassName: "traefik", rules: [{ host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name, port: { number: 80 } } } }] } }] },
+    };
 }
 
 /** A Node as the API returns it (the fields verify reads). */

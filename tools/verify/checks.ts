@@ -14,7 +14,10 @@
 //   - PostgreSQL: a database whose CONNECT is revoked from PUBLIC refuses a role without it with
 //     SQLSTATE 42501 ("permission denied for database").
 //   - Gitea: GET /api/v1/repos/{owner}/{repo}: 200 with `empty`, 404 when absent or not visible.
+import * as http from "http";
+import * as https from "https";
 import { Client } from "pg";
+import { TRAEFIK } from "../../components/platform/ingress";
 import { LabConfig } from "../../components/config";
 import { hasLonghorn, releasesOf } from "../../components/platform/releases";
 import * as naming from "../../components/naming";
@@ -39,6 +42,7 @@ export interface KubeReader {
     readSecret(namespace: string, name: string): Promise<any>;
     getCustom(group: string, version: string, namespace: string, plural: string, name: string): Promise<any>;
     listCustom(group: string, version: string, namespace: string, plural: string): Promise<any[]>;
+    listIngresses(namespace: string): Promise<any[]>;
 }
 
 export async function kubeReader(kubeconfig: string): Promise<KubeReader> {
@@ -48,6 +52,7 @@ export async function kubeReader(kubeconfig: string): Promise<KubeReader> {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const networking = kc.makeApiClient(k8s.NetworkingV1Api);
     return {
         listNodes: async () => (await core.listNode()).items,
         readNamespace: (name) => core.readNamespace({ name }),
@@ -65,6 +70,7 @@ export async function kubeReader(kubeconfig: string): Promise<KubeReader> {
         },
         readSecret: (namespace, name) => core.readNamespacedSecret({ namespace, name }),
         getCustom: (group, version, namespace, plural, name) => custom.getNamespacedCustomObject({ group, version, namespace, plural, name }),
+        listIngresses: async (namespace) => (await networking.listNamespacedIngress({ namespace })).items,
         listCustom: async (group, version, namespace, plural) =>
             ((await custom.listNamespacedCustomObject({ group, version, namespace, plural })) as { items: any[] }).items,
     };
@@ -154,6 +160,24 @@ export function splitEndpoint(endpoint: string): [string, number] {
 async function vaultHealth(ctx: VerifyContext): Promise<{ status: number; body: any }> {
     const res = await ctx.fetch(`${ctx.outputs.vaultAddress.replace(/\/+$/, "")}/v1/sys/health`, { signal: AbortSignal.timeout(ctx.timeoutMs) });
     return { status: res.status, body: await res.json().catch(() => ({})) };
+}
+
+/** GET / with a Host header (what fetch cannot set), the status code. */
+export function getWithHost(base: string, host: string, timeoutMs: number): Promise<number> {
+    const u = new URL(base);
+    const lib = u.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+        const req = lib.request({
+            hostname: u.hostname, port: u.port || (u.protocol === "https:" ? 443 : 80), path: "/", method: "GET",
+            headers: { Host: host }, timeout: timeoutMs, servername: host,
+        }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+        });
+        req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000}s`)));
+        req.on("error", reject);
+        req.end();
+    });
 }
 
 // --- the checks ---------------------------------------------------------------------------
@@ -246,6 +270,32 @@ export function checksFor(ctx: VerifyContext, seen: SeenIdentities): Check[] {
                 }).map((v) => `${v.metadata?.name} (${v.status?.robustness ?? "?"}, ${v.status?.state ?? "?"})`);
                 if (bad.length) fail(`not healthy: ${bad.join(", ")}`);
                 return `${vols.length} volume(s) healthy or detached`;
+            },
+        });
+    }
+
+    checks.push({
+        name: "Traefik (k3s's packaged ingress) available",
+        run: async () => {
+            const w = (await kube.listWorkloads(TRAEFIK.namespace)).find((x) => x.kind === "Deployment" && x.obj.metadata?.name === TRAEFIK.deployment);
+            if (!w) fail(`no Deployment ${TRAEFIK.deployment} in ${TRAEFIK.namespace}: k3s runs without its Traefik (--disable=traefik?)`);
+            if ((w!.obj.status?.availableReplicas ?? 0) < (w!.obj.spec?.replicas ?? 1)) fail(`Deployment ${TRAEFIK.namespace}/${TRAEFIK.deployment} is not available`);
+            return `${TRAEFIK.namespace}/${TRAEFIK.deployment} available${outputs.ingressUrl ? ` at ${outputs.ingressUrl}` : ""}`;
+        },
+    });
+    for (const a of cfg.apps.filter((x) => x.public)) {
+        const n = naming.instanceNames(a.name, a.envs.includes(naming.PROD_ENV) ? naming.PROD_ENV : a.envs[0]);
+        checks.push({
+            name: `${n.instance}: a route through Traefik`,
+            run: async () => {
+                if (!outputs.ingressUrl) throw new Skip("the stack has no ingressUrl output");
+                const ingresses = await kube.listIngresses(n.namespace);
+                const host = ingresses.flatMap((i) => i.spec?.rules ?? []).map((r: any) => r.host).find((h: unknown) => typeof h === "string" && h);
+                if (!host) fail(`no Ingress with a host in namespace ${n.namespace}`);
+                const status = await getWithHost(outputs.ingressUrl, host!, ctx.timeoutMs);
+                if (status === 404) fail(`Traefik at ${outputs.ingressUrl} has no route for Host: ${host} (HTTP 404)`);
+                if (status >= 500) fail(`Host: ${host} through ${outputs.ingressUrl}: HTTP ${status} (the backend does not answer)`);
+                return `Host: ${host} -> HTTP ${status}`;
             },
         });
     }

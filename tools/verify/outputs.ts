@@ -19,6 +19,8 @@ export interface StackOutputs {
     giteaAdminUser?: string;
     giteaAdminPassword?: string;
     argoCdUrl?: string;
+    /** Traefik, the ingress (k3s's packaged one). */
+    ingressUrl?: string;
 }
 
 /** verify cannot run: exit 2, with why. */

@@ -170,8 +170,7 @@ mkdir -p "$K3S_CONFIG_DIR"
         echo "tls-san:"
         echo "  - \"$NODE_IP\""
         echo "write-kubeconfig-mode: \"0600\""
-        echo "disable:"
-        echo "  - traefik"
+        # k3s's packaged Traefik stays enabled, as on prod (the public path ends at Traefik).
     fi
 } >"$K3S_CONFIG_DIR/config.yaml"
 log "downloading the k3s installer of $K3S_VERSION"
