@@ -7,6 +7,8 @@
 //   - go-gitea/gitea cmd/admin_user_create.go (stored commit ae0c7935; the v1.25.2 snapshot is
 //     larger than the fetch limit): --password or --random-password, and the random one is printed
 //     once as "generated random password is '<p>'"; the first user is not forced to change it.
+//   - go-gitea/gitea cmd/admin_user_list.go (`list --admin`: ID Username Email IsActive) and
+//     cmd/admin_user_delete.go (`delete --username <u> --purge`).
 //   - go-gitea/gitea routers/api/v1/api.go: POST /orgs, GET/DELETE /orgs/{org},
 //     POST /orgs/{org}/repos, GET/PATCH/DELETE /repos/{owner}/{repo}; /users/{username}/tokens
 //     GET/POST and /tokens/{id or name} DELETE behind reqBasicOrRevProxyAuth (password, not token).

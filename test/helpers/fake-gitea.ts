@@ -1,7 +1,9 @@
 // A local HTTP server standing in for Gitea: only the endpoints the bootstrap and seed scripts
 // and `npm run verify` use, answering as Gitea's API does (go-gitea/gitea routers/api/v1/api.go
-// for the routes and their auth; templates/swagger/v1_json.tmpl for the status codes: 201 on
-// create, 204 on delete, 404 for what is not there, 401 without credentials), plus Git's smart
+// for the routes and their auth; routers/api/v1/user/app.go for the tokens: POST answers 201
+// with the token in "sha1" and 400 "access token name has been used already", GET lists them
+// without it, DELETE /tokens/{id or name} 204 or 404; 201 on create and 204 on delete elsewhere,
+// 404 for what is not there or not visible), plus Git's smart
 // HTTP protocol through the real `git http-backend`, so pushes are real pushes into bare repos.
 import { spawn } from "child_process";
 import * as fs from "fs";

@@ -10,7 +10,8 @@
 # secret output with logging off).
 #
 # ACTION=create (default): idempotent; an existing admin with a kept password is left as is.
-# ACTION=delete: removes the account (`gitea admin user delete --purge`) and the kept file;
+# ACTION=delete: removes the account (`gitea admin user delete --username <u> --purge`,
+# cmd/admin_user_delete.go: also its repositories and organisations) and the kept file;
 # a Gitea that is already gone leaves nothing to undo.
 #
 # Environment: ADMIN_USER, ADMIN_EMAIL, PASSWORD_FILE (default ~/.config/homelab/$STACK/gitea-admin.password), and GITEA_CONTAINER (the container's
@@ -72,7 +73,7 @@ until users=$(docker exec -u git "$container" gitea admin user list --admin 2>/d
     waited=$((waited + 2))
 done
 
-# The list is a table: ID Username Email IsActive IsAdmin 2FA.
+# `list --admin` prints a table: ID Username Email IsActive (cmd/admin_user_list.go).
 if printf '%s\n' "$users" | awk -v u="$ADMIN_USER" 'NR > 1 && $2 == u { found = 1 } END { exit found ? 0 : 1 }'; then
     [ -s "$PASSWORD_FILE" ] || die "the admin $ADMIN_USER exists in Gitea but its kept password $PASSWORD_FILE is missing; remove the account (docker exec -u git $container gitea admin user delete --username $ADMIN_USER --purge) and retry"
     log "done: unchanged (admin $ADMIN_USER exists)"
