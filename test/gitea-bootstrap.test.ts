@@ -23,6 +23,11 @@ import { FakeGitea, run } from "./helpers/fake-gitea";
 import { commit, git, makeClone } from "./helpers/git-clone";
 
 const FAKES = path.join(__dirname, "fakes", "gitea");
+// The scripts run on the operator's Mac, whose /bin/bash is 3.2: run them with that bash when the
+// shared test tools have it (../shared/tools/bash-3.2), else with this machine's bash.
+const BASH_32 = path.resolve(__dirname, "..", "..", "shared", "tools", "bash-3.2");
+const BASH = fs.existsSync(BASH_32) ? BASH_32 : "bash";
+if (BASH === "bash") console.log(`      (note: ${BASH_32} is not here: the Gitea scripts run with this machine's bash)`);
 
 function tmp(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -40,7 +45,7 @@ describe("Gitea admin (gitea-admin.sh, Gitea's CLI in its container)", () => {
         GITEA_CONTAINER: "k3d-lab-gitea",
         ...extra,
     });
-    const admin = (extra: Record<string, string> = {}) => run("bash", [giteaScriptPath("gitea-admin.sh")], { env: env(extra) });
+    const admin = (extra: Record<string, string> = {}) => run(BASH, [giteaScriptPath("gitea-admin.sh")], { env: env(extra) });
     const passwordFile = () => path.join(dir, "home", ".config", "homelab", "sandbox-k3d", "gitea-admin.password");
     const calls = () => fs.readFileSync(path.join(dir, "calls.log"), "utf8");
 
@@ -105,7 +110,7 @@ describe("Gitea organisation, repositories and Argo CD's token (gitea-bootstrap.
     let dir: string;
     let gitea: FakeGitea;
     const PASSWORD = 'pa"ss\\word';
-    const bootstrap = (extra: Record<string, string> = {}, password = PASSWORD) => run("bash", [giteaScriptPath("gitea-bootstrap.sh")], {
+    const bootstrap = (extra: Record<string, string> = {}, password = PASSWORD) => run(BASH, [giteaScriptPath("gitea-bootstrap.sh")], {
         env: {
             PATH: "/usr/bin:/bin", HOME: path.join(dir, "home"), STACK: "sandbox-k3d",
             GITEA_URL: gitea.url, ADMIN_USER: GITEA_ADMIN_USER, ORG: "lab", REPOS: "erp webapp", TOKEN_NAME: "argocd", READY_TIMEOUT: "4",
@@ -182,7 +187,7 @@ describe("seeding from the operator's clones (gitea-seed.sh, real git)", () => {
     let dir: string;
     let gitea: FakeGitea;
     let clone: string;
-    const seed = (extra: Record<string, string> = {}) => run("bash", [giteaScriptPath("gitea-seed.sh")], {
+    const seed = (extra: Record<string, string> = {}) => run(BASH, [giteaScriptPath("gitea-seed.sh")], {
         env: {
             PATH: "/usr/bin:/bin", HOME: path.join(dir, "home"),
             GITEA_URL: gitea.url, ORG: "lab", APP: "erp", SOURCE: clone, BRANCH: "main", ADMIN_USER: GITEA_ADMIN_USER,
@@ -242,7 +247,7 @@ describe("seeding from the operator's clones (gitea-seed.sh, real git)", () => {
     });
 
     it("fails clearly when the admin password is refused", async () => {
-        const r = await run("bash", [giteaScriptPath("gitea-seed.sh")], {
+        const r = await run(BASH, [giteaScriptPath("gitea-seed.sh")], {
             env: { PATH: "/usr/bin:/bin", HOME: dir, GITEA_URL: gitea.url, ORG: "lab", APP: "erp", SOURCE: clone, BRANCH: "main", ADMIN_USER: GITEA_ADMIN_USER },
             input: "wrong\n",
         });
