@@ -11,6 +11,11 @@ import { DataHostBackup, freshnessPolicy, sandboxTarget } from "./components/bac
 import { hasLonghorn } from "./components/platform/releases";
 import { appInstances } from "./components/apps";
 import { guardPlaceholders, guardStack } from "./components/guard";
+import { guardedMetal, guardedVaultAddress, liveIdentityGuard } from "./components/guard/identity";
+import { loadFingerprint, findProjectDir } from "./components/fingerprint";
+import { ArgoCdRepoCreds, GiteaBootstrap } from "./components/platform/gitea";
+import { readSeedSource, seedPath } from "./components/platform/seed-source";
+import { ingressUrl as traefikUrl } from "./components/platform/ingress";
 
 const cfg = loadConfig();
 // Before anything is registered: a sandbox that names prod stops here (LAB_I_MEAN_PROD=true, per
@@ -23,7 +28,12 @@ for (const warning of guardPlaceholders(cfg)) pulumi.log.warn(warning);
 // explicit ones, inherited by the components' children; the other providers are built inside the layers.
 const commands = new command.Provider("command");
 const randoms = new random.Provider("random");
-const metal = new Metal("metal", { config: cfg }, { providers: [commands] });
+const builtMetal = new Metal("metal", { config: cfg }, { providers: [commands] });
+// Guard layer 3: a sandbox's providers get their credentials only once the cluster, Postgres and
+// Vault they reach have shown an identity that is not prod's (Pulumi.prod.yaml homelab:identity).
+const prodIdentity = cfg.isProd ? undefined : loadFingerprint().identity;
+const identityGuard = prodIdentity ? liveIdentityGuard(cfg.stack, prodIdentity) : undefined;
+const metal = identityGuard ? guardedMetal(builtMetal, identityGuard) : builtMetal;
 const backups = cfg.backup ? new Backups("backups", { config: cfg, backup: cfg.backup }) : undefined;
 // Every stack backs up to a target of its own: prod's bucket, or the sandbox's own MinIO.
 const dataBackup = new DataHostBackup("data-backup", {
@@ -31,9 +41,28 @@ const dataBackup = new DataHostBackup("data-backup", {
     dataHost: metal.dataHost,
     target: backups?.target ?? sandboxTarget(cfg, metal.dataHost),
 }, { providers: [commands] });
-const platform = new Platform("platform", { config: cfg, metal, backupTarget: dataBackup.target }, { providers: [commands, randoms] });
+const platform = new Platform("platform", {
+    config: cfg, metal, backupTarget: dataBackup.target,
+    guardVault: identityGuard && ((address, token, ready) => guardedVaultAddress(identityGuard, address, token, ready)),
+}, { providers: [commands, randoms] });
 const edge = cfg.isProd ? new Edge("edge", { config: cfg }) : undefined;
 appInstances(cfg, platform.backends, edge?.dns);
+
+// Gitea: a sandbox's is bootstrapped and seeded from the operator's clones; prod's exists.
+const projectDir = findProjectDir(__dirname);
+const gitea = cfg.isProd ? undefined : new GiteaBootstrap("gitea", {
+    stack: cfg.stack,
+    org: cfg.giteaOrg,
+    apps: cfg.apps.map((a) => a.name),
+    gitea: metal.gitea,
+    seeds: cfg.apps.map((a) => readSeedSource(a.name, seedPath(cfg.seed, a.name, projectDir))),
+}, { providers: [commands] });
+new ArgoCdRepoCreds("argocd-repo-creds", {
+    giteaClusterUrl: metal.gitea.clusterUrl,
+    org: cfg.giteaOrg,
+    username: gitea ? gitea.adminUser : cfg.repoCreds!.username,
+    password: gitea ? gitea.token : cfg.repoCreds!.password,
+}, { provider: platform.kubernetesProvider, dependsOn: platform.backends.argoCdReady ?? [] });
 
 // What the operator needs after `up` (`pulumi stack output [--show-secrets]`).
 export const kubeconfig = pulumi.secret(metal.kubeconfig);
@@ -49,3 +78,11 @@ export const argoCdUrl = platform.argoCdUrl;
 /** Where each kind is backed up, how often, and when its newest backup counts as stale; the live
  * age of the newest backup per kind: `npm run restore -- <stack> --list`. */
 export const backupFreshness = freshnessPolicy(cfg, dataBackup.target, hasLonghorn(cfg));
+/** Traefik (k3s's packaged ingress), where public apps' routes answer. */
+export const ingressUrl = traefikUrl(cfg, metal.nodes);
+export const giteaOrg = cfg.giteaOrg;
+/** A sandbox's Gitea admin (prod's stays with the operator). */
+export const giteaAdminUser = gitea ? gitea.adminUser : "";
+export const giteaAdminPassword = pulumi.secret(gitea ? gitea.adminPassword : "");
+/** Apps whose sandbox repository stayed empty (no local clone). */
+export const giteaUnseeded = gitea ? gitea.unseeded : [];

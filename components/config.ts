@@ -87,6 +87,8 @@ export interface K3dSpec {
     vaultPort: number;
     /** The laptop port Argo CD's NodePort is published on. */
     argoCdPort: number;
+    /** The laptop port (loopback) of the cluster's port 80: k3s's Traefik, the ingress. */
+    ingressPort: number;
     /** Seconds `k3d cluster create --wait` may take. */
     waitTimeoutSeconds: number;
     /**
@@ -174,6 +176,32 @@ export interface Existing {
     dnsRecords: Record<string, string>;
 }
 
+/** Where a sandbox's Gitea is seeded from: the operator's local clones (never prod's Gitea). */
+export interface SeedSpec {
+    /** A folder holding one clone per app, `<folder>/<app>` (as written: `~` and relative paths resolve later). */
+    folder?: string;
+    /** A clone per app (overrides `folder` for that app). */
+    repos: Record<string, string>;
+}
+
+/**
+ * Prod's live identities (guard layer 3): what a sandbox must never find on the other end.
+ * Kubernetes: the `kube-system` namespace's metadata.uid; Vault: `cluster_id` of /v1/sys/health;
+ * PostgreSQL: `system_identifier` of pg_control_system().
+ */
+export interface ProdIdentity {
+    kubeSystemUid: string;
+    vaultClusterId: string;
+    postgresSystemIdentifier: string;
+}
+
+/** How Argo CD reads prod's existing Gitea: a user and a token (a `secure:` value). */
+export interface RepoCredsSpec {
+    username: string;
+    /** Secret. */
+    password: pulumi.Output<string>;
+}
+
 export interface LabConfig {
     project: string;
     stack: string;
@@ -215,6 +243,12 @@ export interface LabConfig {
     /** Prod only: what already exists (adoption). */
     existing?: Existing;
     backupSchedule: BackupSchedule;
+    /** Sandboxes: where the Gitea repositories are seeded from (absent: every repository starts empty). */
+    seed?: SeedSpec;
+    /** Prod: its live identities, read by a sandbox's guard (layer 3). */
+    identity?: ProdIdentity;
+    /** Prod: Argo CD's credentials for the existing Gitea (sandboxes get a bootstrap token). */
+    repoCreds?: RepoCredsSpec;
 }
 
 /** A configuration mistake: printed without a stack trace by Pulumi (RunError) and by the plan. */
@@ -233,7 +267,7 @@ export function isConfigError(e: unknown): e is ConfigError {
 /** Raw config as Pulumi hands it over: full keys (`homelab:apps`) to strings (JSON for objects). */
 export type RawConfig = Record<string, string>;
 
-const SECRET_KEYS = new Set(["k3sToken"]);
+const SECRET_KEYS = new Set(["k3sToken", "giteaRepoToken"]);
 
 /** Every key the project namespace accepts, and in which file it normally lives. */
 const KEYS: Record<string, "project" | "stack"> = {
@@ -259,6 +293,10 @@ const KEYS: Record<string, "project" | "stack"> = {
     giteaOidc: "stack",
     backup: "stack",
     existing: "stack",
+    seed: "stack",
+    identity: "stack",
+    giteaRepoUser: "stack",
+    giteaRepoToken: "stack",
 };
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -268,6 +306,9 @@ const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-
 const SIZE = /^[1-9]\d*[KMG]$/;
 const K3S_VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 const SEMVER = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** pg_control_system().system_identifier: an unsigned 64-bit integer, printed in decimal. */
+const PG_SYSTEM_ID = /^[1-9]\d{0,19}$/;
 const IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$/;
 const HOST_KEY_TYPES = [
     "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa",
@@ -677,12 +718,13 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
             cfg.vmImage = r.string("vmImage", values.vmImage, /^\d\d\.\d\d$/, "a pinned Ubuntu release such as 24.04 (not an alias like lts)");
         }
     } else {
-        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "vaultPort", "argoCdPort", "waitTimeoutSeconds", "dockerRuntime"]);
+        const k = r.object("k3d", values.k3d ?? {}, ["clusterName", "apiPort", "vaultPort", "argoCdPort", "ingressPort", "waitTimeoutSeconds", "dockerRuntime"]);
         cfg.k3d = {
             clusterName: k.clusterName === undefined ? "lab" : r.string("k3d.clusterName", k.clusterName, KEBAB, "a kebab-case cluster name"),
             apiPort: k.apiPort === undefined ? 6550 : r.int("k3d.apiPort", k.apiPort, 1024, 65535),
             vaultPort: k.vaultPort === undefined ? 8200 : r.int("k3d.vaultPort", k.vaultPort, 1024, 65535),
             argoCdPort: k.argoCdPort === undefined ? 8080 : r.int("k3d.argoCdPort", k.argoCdPort, 1024, 65535),
+            ingressPort: k.ingressPort === undefined ? 8088 : r.int("k3d.ingressPort", k.ingressPort, 1024, 65535),
             waitTimeoutSeconds: k.waitTimeoutSeconds === undefined ? 180 : r.int("k3d.waitTimeoutSeconds", k.waitTimeoutSeconds, 10, 3600),
             dockerRuntime: k.dockerRuntime === undefined ? "auto" : r.oneOf("k3d.dockerRuntime", k.dockerRuntime, DOCKER_RUNTIMES),
         };
@@ -750,6 +792,49 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
             project: b.project === undefined ? undefined : r.placeholderOr("backup.project", b.project, () => r.string("backup.project", b.project, /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a GCP project id")),
             location: b.location === undefined ? "EU" : r.string("backup.location", b.location, /^[A-Z0-9-]+$/, "a GCS location such as EU or EUROPE-WEST1"),
         };
+    }
+    if (isProd) {
+        const id = r.object("identity", require("identity", "guard layer 3: a sandbox compares what it reaches with prod's identities"),
+            ["kubeSystemUid", "vaultClusterId", "postgresSystemIdentifier"]);
+        const sysId = r.string("identity.postgresSystemIdentifier", id.postgresSystemIdentifier, PG_SYSTEM_ID,
+            "a quoted decimal string: `psql -Atc 'SELECT system_identifier FROM pg_control_system()'` on prod's Postgres");
+        if (BigInt(sysId) > 18446744073709551615n) r.fail("identity.postgresSystemIdentifier", sysId, "an unsigned 64-bit integer");
+        cfg.identity = {
+            kubeSystemUid: r.string("identity.kubeSystemUid", id.kubeSystemUid, UUID,
+                "a lower-case UUID: `kubectl get namespace kube-system -o jsonpath='{.metadata.uid}'` on prod"),
+            vaultClusterId: r.string("identity.vaultClusterId", id.vaultClusterId, UUID,
+                "a lower-case UUID: `cluster_id` of `curl -s $VAULT_ADDR/v1/sys/health` on prod"),
+            postgresSystemIdentifier: sysId,
+        };
+        cfg.repoCreds = {
+            username: r.string("giteaRepoUser", require("giteaRepoUser", "the Gitea user whose token Argo CD reads the app repositories with"),
+                /^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a Gitea user name"),
+            // A secret never written to the stack file by hand: until the operator sets it, it is a
+            // placeholder that a real run of prod refuses (the offline plan only warns).
+            password: pulumi.secret(present("giteaRepoToken")
+                ? r.string("giteaRepoToken", values.giteaRepoToken)
+                : (r.placeholders.push({ key: `${PROJECT}:giteaRepoToken`, value: `${PLACEHOLDER_MARK}: not set; run pulumi config set --secret homelab:giteaRepoToken -s prod` }), "")),
+        };
+        forbid("seed", "prod's Gitea holds the real repositories; only sandboxes are seeded");
+    } else {
+        forbid("identity", "only prod's stack file records prod's identities");
+        forbid("giteaRepoUser", "a sandbox's Gitea is bootstrapped with its own token");
+        forbid("giteaRepoToken", "a sandbox's Gitea is bootstrapped with its own token");
+        if (present("seed")) {
+            const sd = r.object("seed", values.seed, ["folder", "repos"]);
+            const appNames = apps.map((a) => a.name);
+            const repos: Record<string, string> = {};
+            if (sd.repos !== undefined) {
+                for (const [app, p] of Object.entries(r.map("seed.repos", sd.repos))) {
+                    if (!appNames.includes(app)) r.fail(`seed.repos.${app}`, p, `an app of the catalogue (${appNames.join(", ")})`);
+                    repos[app] = r.string(`seed.repos.${app}`, p, undefined, "the path of a local clone of the app's repository");
+                }
+            }
+            cfg.seed = {
+                folder: sd.folder === undefined ? undefined : r.string("seed.folder", sd.folder, undefined, "a folder holding one clone per app (<folder>/<app>)"),
+                repos,
+            };
+        }
     }
     return cfg;
 }

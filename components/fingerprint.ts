@@ -4,7 +4,7 @@
 // pack follow. See ARCHITECTURE.md, "Guards and policies".
 import * as path from "path";
 import * as fs from "fs";
-import { LabConfig, parseConfig, PROD_STACK } from "./config";
+import { LabConfig, parseConfig, PROD_STACK, ProdIdentity } from "./config";
 import { readStackConfig } from "./stack-config";
 
 /** Where prod's data host serves PostgreSQL (docker compose on the data host). */
@@ -56,6 +56,8 @@ export interface Fingerprint {
     postgres?: { host: string; hostname?: string; address: string; port: number };
     /** Every item above, for matching and messages. */
     items: FingerprintItem[];
+    /** Prod's live identities (guard layer 3: compared with what a sandbox reaches, not matched in text). */
+    identity?: ProdIdentity;
 }
 
 /** Builds the fingerprint from prod's validated configuration. */
@@ -77,6 +79,7 @@ export function fingerprintFromConfig(cfg: LabConfig, file = `Pulumi.${cfg.stack
         hostNames: hosts.map((h) => h.name.toLowerCase()),
         hostnames: hosts.filter((h) => h.hostname).map((h) => h.hostname!.toLowerCase().replace(/\.$/, "")),
         items,
+        identity: cfg.identity,
     };
     if (cfg.zone) {
         fp.zone = cfg.zone.toLowerCase().replace(/\.$/, "");

@@ -256,7 +256,11 @@ describe("metal component (mocks)", function () {
                 host: "192.168.64.12", port: 5432, clusterHost: "192.168.64.12", clusterPort: 5432,
                 adminUser: "postgres", adminPassword: "mock-admin-password",
             });
-            assert.deepEqual(b.outputs.gitea, { url: "http://192.168.64.12:3000", clusterUrl: "http://192.168.64.12:3000" });
+            assert.deepEqual(b.outputs.gitea, {
+                url: "http://192.168.64.12:3000", clusterUrl: "http://192.168.64.12:3000",
+                // Gitea's CLI: the container mounting the data volume, on the data host over SSH
+                exec: { instance: b.outputs.gitea.exec.instance, volume: "homelab-gitea-data", ssh: { host: "192.168.64.12", user: "ubuntu" } },
+            });
         });
     });
 
@@ -287,10 +291,11 @@ describe("metal component (mocks)", function () {
             const raw = cluster.raw as any;
             assert.equal(b.get("metal-k3d").type, "lab:metal:K3dCluster");
             assert.equal(cluster.type, "command:local:Command");
-            assert.deepEqual(raw.environment, { CLUSTER_NAME: "lab", K3S_IMAGE: "rancher/k3s:v1.34.3-k3s1", API_PORT: "6550", WAIT_TIMEOUT: "180", NODE_PORTS: "8080:30880 8200:30820", FIX_DNS: "" });
-            assert.deepEqual(raw.triggers, ["lab", "rancher/k3s:v1.34.3-k3s1", 6550, "8080:30880 8200:30820", ""]);
+            assert.deepEqual(raw.environment, { CLUSTER_NAME: "lab", K3S_IMAGE: "rancher/k3s:v1.34.3-k3s1", API_PORT: "6550", WAIT_TIMEOUT: "180", NODE_PORTS: "8080:30880 8200:30820", FIX_DNS: "", INGRESS_PORT: "8088" });
+            assert.deepEqual(raw.triggers, ["lab", "rancher/k3s:v1.34.3-k3s1", 6550, "8080:30880 8200:30820", "", 8088]);
             assert.equal(cluster.deleteBeforeReplace, true);
-            assert.ok(raw.create.includes('--k3s-arg "--disable=traefik@server:*"'));
+            assert.ok(!raw.create.includes("--disable=traefik"), "k3s's packaged Traefik runs, as on prod");
+            assert.ok(raw.create.includes('--port "127.0.0.1:$INGRESS_PORT:80@loadbalancer"'), "published on loopback");
             assert.ok(raw.create.includes('--api-port "127.0.0.1:$API_PORT"'));
             assert.ok(raw.create.includes("--kubeconfig-update-default=false --kubeconfig-switch-context=false"));
             assert.match(raw.create, /--wait --timeout "\$\{WAIT_TIMEOUT\}s"/);
@@ -344,7 +349,8 @@ describe("metal component (mocks)", function () {
                 host: "127.0.0.1", port: 15432, clusterHost: "k3d-lab-postgres", clusterPort: 5432,
                 adminUser: "postgres", adminPassword: "mock-admin-password",
             });
-            assert.deepEqual(b.outputs.gitea, { url: "http://127.0.0.1:13000", clusterUrl: "http://k3d-lab-gitea:3000" });
+            assert.deepEqual(b.outputs.gitea, { url: "http://127.0.0.1:13000", clusterUrl: "http://k3d-lab-gitea:3000", exec: { instance: b.outputs.gitea.exec.instance, container: "k3d-lab-gitea" } });
+            assert.ok(b.outputs.gitea.exec.instance, "the container's id: a new container bootstraps Gitea again");
         });
     });
 

@@ -27,13 +27,13 @@ describeInShells("metal laptop-side scripts (fake tools)", function () {
     describe("k3d-cluster-create.sh", () => {
         const env = { CLUSTER_NAME: "lab", K3S_IMAGE, API_PORT: "6550", WAIT_TIMEOUT: "180" };
 
-        it("creates the pinned cluster with the API on loopback, traefik off, the kubeconfig untouched", () => {
+        it("creates the pinned cluster with the API on loopback, k3s's Traefik on (as on prod), the kubeconfig untouched", () => {
             const r = ok(sb.run("k3d-cluster-create.sh", env));
             assert.equal(r.stdout.trim(), "created");
             const create = called(r, "k3d cluster create");
             assert.deepEqual(create, [
                 `k3d cluster create lab --image ${K3S_IMAGE} --servers 1 --agents 0 --api-port 127.0.0.1:6550 ` +
-                "--k3s-arg --disable=traefik@server:* --wait --timeout 180s " +
+                "--wait --timeout 180s " +
                 "--kubeconfig-update-default=false --kubeconfig-switch-context=false",
             ]);
             assert.match(r.stderr, /\[k3d lab\] checking tools/);
@@ -41,8 +41,10 @@ describeInShells("metal laptop-side scripts (fake tools)", function () {
         });
 
         it("publishes the requested NodePorts on loopback only, and refuses a malformed one", () => {
-            const r = ok(sb.run("k3d-cluster-create.sh", { ...env, NODE_PORTS: "8200:30820" }));
+            const r = ok(sb.run("k3d-cluster-create.sh", { ...env, NODE_PORTS: "8200:30820", INGRESS_PORT: "8088" }));
             assert.match(called(r, "k3d cluster create")[0], / --port 127\.0\.0\.1:8200:30820@server:0 /);
+            // Traefik: the cluster's port 80 through k3d's load balancer, on loopback only
+            assert.match(called(r, "k3d cluster create")[0], / --port 127\.0\.0\.1:8088:80@loadbalancer /);
             sb.cleanup();
             sb = new Sandbox();
             fails(sb.run("k3d-cluster-create.sh", { ...env, NODE_PORTS: "vault" }), "NODE_PORTS entry 'vault' is not <laptop port>:<NodePort>");
@@ -412,7 +414,7 @@ describe("metal host-side scripts (fake tools)", function () {
             const config = fs.readFileSync(sb.path("etc-rancher-k3s", "config.yaml"), "utf8");
             assert.match(config, /node-ip: "192\.168\.64\.11"/);
             assert.match(config, /tls-san:\n {2}- "192\.168\.64\.11"/);
-            assert.match(config, /disable:\n {2}- traefik/);
+            assert.doesNotMatch(config, /disable/, "k3s's packaged Traefik stays, as on prod");
             assert.equal(r.stdout, "K10generated::server:fakepassword\n");
             assert.ok(!r.stderr.includes("fakepassword"), "the token must not reach stderr (logged)");
             assert.match(r.stderr, /\[k3s pi1\] done: installed \(v1\.34\.3\+k3s1\)/);

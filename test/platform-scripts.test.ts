@@ -17,7 +17,7 @@ import { customTokenIdError } from "./helpers/vault";
 
 const SCRIPTS_DIR = path.dirname(scriptPath("vault-init.sh"));
 const FAKES_DIR = path.join(__dirname, "fakes", "platform");
-const SCRIPTS = ["vault-dev-token.sh", "vault-init.sh", "vault-status.sh", "vault-wait.sh"];
+const SCRIPTS = ["gitea-admin.sh", "gitea-bootstrap.sh", "gitea-seed.sh", "vault-dev-token.sh", "vault-init.sh", "vault-status.sh", "vault-wait.sh"];
 const VAULT_ADDR = "http://192.168.64.11:30820";
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://192.168.64.10:6443\n  name: sandbox-vms\n";
 

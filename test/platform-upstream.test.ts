@@ -239,13 +239,13 @@ describe("credential rotation restarts what reads the credentials at start", () 
 });
 
 describe("stack outputs: what the operator reads after up", () => {
-    const expected = ["argoCdUrl", "backupFreshness", "giteaUrl", "kubeconfig", "nodes", "postgresAdminPassword", "postgresAdminUser", "postgresEndpoint", "vaultAddress", "vaultRootToken"];
+    const expected = ["argoCdUrl", "backupFreshness", "giteaAdminPassword", "giteaAdminUser", "giteaOrg", "giteaUnseeded", "giteaUrl", "ingressUrl", "kubeconfig", "nodes", "postgresAdminPassword", "postgresAdminUser", "postgresEndpoint", "vaultAddress", "vaultRootToken"];
 
     it("exports the same names in every stack, secrets hidden in the plan", () => {
         for (const stack of STACKS) {
             const o = planOf(stack).outputs;
             assert.deepEqual(Object.keys(o).sort(), expected, stack);
-            for (const k of ["kubeconfig", "postgresAdminPassword", "vaultRootToken"]) assert.equal(o[k], "[secret]", `${stack} ${k}`);
+            for (const k of ["kubeconfig", "postgresAdminPassword", "vaultRootToken", "giteaAdminPassword"]) assert.equal(o[k], "[secret]", `${stack} ${k}`);
         }
     });
 

@@ -11,7 +11,7 @@ import * as command from "@pulumi/command";
 import { Role } from "../config";
 import { DataHostInfo, GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
 import { remoteScriptCommand } from "./scripts";
-import { COMPOSE_DEFAULTS, DATA_COMPOSE_PROJECT, DATA_HOST_DIR, MINIO_ROOT_USER, POSTGRES_ADMIN_USER, renderCompose } from "./render";
+import { COMPOSE_DEFAULTS, DATA_COMPOSE_PROJECT, DATA_HOST_DIR, DATA_VOLUMES, MINIO_ROOT_USER, POSTGRES_ADMIN_USER, renderCompose } from "./render";
 
 export interface HostTarget {
     name: string;
@@ -35,7 +35,7 @@ export interface HostTarget {
  * Applied on a fresh install; a running server that differs is reported, never restarted
  * (k3s-install.sh).
  */
-export const K3S_DISABLE_WITH_LONGHORN = ["traefik", "local-storage"] as const;
+export const K3S_DISABLE_WITH_LONGHORN = ["local-storage"] as const;
 
 export interface K3sHostsArgs {
     hosts: HostTarget[];
@@ -182,7 +182,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
             adminPassword: pulumi.secret(this.data.stdout.apply((s) => (s ?? "").trim())),
         };
         const giteaUrl = ready(pulumi.interpolate`http://${dataAddress}:${COMPOSE_DEFAULTS.giteaHttpPort}`);
-        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl };
+        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl, exec: { instance: this.data.id, volume: DATA_VOLUMES.gitea, ssh: { host: dataAddress, user: args.sshUser } } };
         this.dataHost = {
             ssh: { host: dataAddress, user: args.sshUser, sudo, name: dataHost.name },
             composeProject: DATA_COMPOSE_PROJECT,

@@ -89,9 +89,10 @@ export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs
                 WAIT_TIMEOUT: String(c.waitTimeoutSeconds),
                 NODE_PORTS: nodePorts,
                 FIX_DNS: K3D_FIX_DNS[c.dockerRuntime],
+                INGRESS_PORT: String(c.ingressPort),
             },
             // The DNS fix is set up when k3d creates the nodes: another setting recreates the cluster.
-            triggers: [c.clusterName, image, c.apiPort, nodePorts, K3D_FIX_DNS[c.dockerRuntime]],
+            triggers: [c.clusterName, image, c.apiPort, nodePorts, K3D_FIX_DNS[c.dockerRuntime], c.ingressPort],
         }, { parent: this, deleteBeforeReplace: true });
 
         const kubeconfigScript = readScript("k3d-kubeconfig.sh");
@@ -198,6 +199,7 @@ export class K3dCluster extends pulumi.ComponentResource implements MetalOutputs
         this.gitea = {
             url: gitea.id.apply(() => giteaUrl),
             clusterUrl: gitea.id.apply(() => `http://${giteaName}:3000`),
+            exec: { instance: gitea.id, container: giteaName },
         };
         this.dataHost = {
             postgresContainer: pgName,

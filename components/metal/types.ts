@@ -30,6 +30,17 @@ export interface GiteaEndpoint {
     url: pulumi.Output<string>;
     /** The URL Argo CD uses from inside the cluster. */
     clusterUrl: pulumi.Output<string>;
+    /** Where Gitea's CLI is reached (`docker exec` into its container), for a sandbox's bootstrap. */
+    exec: GiteaExec;
+}
+
+/** Gitea's container: by name on the laptop's Docker (k3d), or by its data volume on the data host over SSH. */
+export interface GiteaExec {
+    /** Changes when Gitea's container (k3d) or the data stack (hosts) is made anew: the bootstrap runs again. */
+    instance: pulumi.Output<string>;
+    container?: string;
+    volume?: string;
+    ssh?: { host: pulumi.Output<string>; user: string };
 }
 
 /** A sandbox's own S3-compatible backup target (MinIO) that the metal layer runs. */

@@ -25,6 +25,8 @@ export interface PlatformArgs {
     metal: MetalOutputs;
     /** Where Longhorn backs up to (prod's bucket, or a sandbox's own); none when absent. */
     backupTarget?: BackupTarget;
+    /** Guard layer 3: the Vault provider's address passes through this check of Vault's identity. */
+    guardVault?: (address: pulumi.Input<string>, token: pulumi.Input<string> | undefined, ready: pulumi.Resource[]) => pulumi.Output<string>;
 }
 
 /** Charts whose releases hold state: protected on prod. */
@@ -162,7 +164,7 @@ export class Platform extends pulumi.ComponentResource {
             vaultReady = [bootstrap.ready];
         }
         this.vaultProvider = new vault.Provider(`${name}-vault-provider`, {
-            address: vaultAddress,
+            address: args.guardVault ? args.guardVault(vaultAddress, vaultToken, vaultReady) : vaultAddress,
             token: vaultToken,
             skipChildToken: true,
         }, { parent: this, dependsOn: vaultReady });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates the sandbox-k3d cluster on the operator's laptop: one k3s server in Docker,
-# pinned to the k3s image of the version manifest, its API bound to 127.0.0.1, traefik
-# disabled, and the operator's default kubeconfig left untouched.
+# pinned to the k3s image of the version manifest, its API bound to 127.0.0.1, k3s's
+# packaged Traefik running as on prod (published on 127.0.0.1:$INGRESS_PORT when given), and
+# the operator's default kubeconfig left untouched.
 #
 # Run by Pulumi (command.local.Command, create) with bash; idempotent: an existing
 # cluster with the pinned image is left as it is (started if it was stopped).
@@ -9,6 +10,7 @@
 # NODE_PORTS: space-separated <laptop port>:<NodePort> pairs published on 127.0.0.1;
 # optional FIX_DNS: 1 or 0 sets K3D_FIX_DNS (k3d's DNS fix) for k3d, empty leaves it to k3d
 # (homelab:k3d.dockerRuntime; see components/metal/README.md).
+# INGRESS_PORT: the laptop port (127.0.0.1) of the cluster's port 80, where Traefik answers.
 # Progress goes to stderr; stdout gets one word: created, started or unchanged.
 # Keep it bash 3.2 compatible (macOS /bin/bash).
 set -euo pipefail
@@ -76,12 +78,18 @@ for pair in ${NODE_PORTS:-}; do
     esac
 done
 
-log "creating the cluster with $K3S_IMAGE (API on 127.0.0.1:$API_PORT, traefik disabled, $dns_note, waiting up to ${WAIT_TIMEOUT}s)"
+if [ -n "${INGRESS_PORT:-}" ]; then
+    case "$INGRESS_PORT" in
+        *[!0-9]*) die "INGRESS_PORT '$INGRESS_PORT' is not a port number" ;;
+    esac
+    port_args+=(--port "127.0.0.1:$INGRESS_PORT:80@loadbalancer")
+fi
+
+log "creating the cluster with $K3S_IMAGE (API on 127.0.0.1:$API_PORT, Traefik on 127.0.0.1:${INGRESS_PORT:-(not published)}, $dns_note, waiting up to ${WAIT_TIMEOUT}s)"
 if ! k3d cluster create "$CLUSTER_NAME" \
     --image "$K3S_IMAGE" \
     --servers 1 --agents 0 \
     --api-port "127.0.0.1:$API_PORT" \
-    --k3s-arg "--disable=traefik@server:*" \
     ${port_args[@]+"${port_args[@]}"} \
     --wait --timeout "${WAIT_TIMEOUT}s" \
     --kubeconfig-update-default=false --kubeconfig-switch-context=false >&2; then

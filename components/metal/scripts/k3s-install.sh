@@ -18,7 +18,7 @@
 #                     command's stdout is then a secret output with logging off).
 #   K3S_READY_TIMEOUT seconds to wait for k3s to be ready (default 300)
 #   K3S_DISABLE       servers: the packaged components k3s must not deploy, space-separated
-#                     (default: traefik). Longhorn stacks add local-storage: k3s re-writes its
+#                     (default: none; Traefik stays, as on prod). Longhorn stacks add local-storage: k3s re-writes its
 #                     packaged manifests at every start, so local-path would come back as the
 #                     default StorageClass after any restart; --disable is what lasts.
 # Paths, configurable for tests (default to the real ones):
@@ -38,7 +38,7 @@ K3S_SERVER_URL="${K3S_SERVER_URL:-}"
 K3S_TOKEN_STDIN="${K3S_TOKEN_STDIN:-0}"
 K3S_PRINT_TOKEN="${K3S_PRINT_TOKEN:-0}"
 K3S_READY_TIMEOUT="${K3S_READY_TIMEOUT:-300}"
-K3S_DISABLE="${K3S_DISABLE-traefik}"
+K3S_DISABLE="${K3S_DISABLE-}"
 K3S_CONFIG_DIR="${K3S_CONFIG_DIR:-/etc/rancher/k3s}"
 K3S_DATA_DIR="${K3S_DATA_DIR:-/var/lib/rancher/k3s}"
 version_path="${K3S_VERSION//+/%2B}"

@@ -1,0 +1,56 @@
+// The operator's documentation lives in the repository: every link of the README and docs/ points
+// at a file of the repository (nothing outside it), the architecture page has its diagram, and
+// each runbook the issue asks for is there. Node.js: engines and .nvmrc agree on 22.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { ROOT } from "./helpers/plan";
+
+function docs(): string[] {
+    const out = [path.join(ROOT, "README.md")];
+    const walk = (d: string) => {
+        for (const f of fs.readdirSync(d)) {
+            const p = path.join(d, f);
+            if (fs.statSync(p).isDirectory()) walk(p);
+            else if (p.endsWith(".md")) out.push(p);
+        }
+    };
+    walk(path.join(ROOT, "docs"));
+    return out;
+}
+
+describe("documentation in the repository", () => {
+    it("every Markdown link of README.md and docs/ resolves to a file inside the repository", () => {
+        for (const file of docs()) {
+            const text = fs.readFileSync(file, "utf8");
+            for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+                const target = m[1].split("#")[0];
+                assert.doesNotMatch(m[1], /^[a-z]+:/i, `${path.relative(ROOT, file)} links outside the repository: ${m[1]}`);
+                if (!target) continue;
+                const resolved = path.resolve(path.dirname(file), target);
+                assert.ok(resolved.startsWith(ROOT + path.sep), `${path.relative(ROOT, file)}: ${m[1]} leaves the repository`);
+                assert.ok(fs.existsSync(resolved), `${path.relative(ROOT, file)}: ${m[1]} does not exist`);
+            }
+            assert.doesNotMatch(text, /\.\.\/shared\//, `${path.relative(ROOT, file)} refers to a folder outside the repository`);
+        }
+    });
+
+    it("docs/architecture.md has a Mermaid diagram and names the layers, the join key, the stacks and the guard's three layers", () => {
+        const text = fs.readFileSync(path.join(ROOT, "docs", "architecture.md"), "utf8");
+        assert.match(text, /```mermaid\n(flowchart|graph) /);
+        for (const s of ["## Layers", "## The join key", "## The stacks", "## The guard's three layers", "Live identity"]) assert.ok(text.includes(s), s);
+    });
+
+    it("the runbooks: bring up and verify, seed, reach the services, add an app, add a sibling env, tear down", () => {
+        for (const f of ["bring-up-and-verify", "seed-a-sandbox", "reach-services", "add-an-app", "add-a-sibling-env", "tear-down"]) {
+            assert.ok(fs.existsSync(path.join(ROOT, "docs", "runbooks", `${f}.md`)), f);
+        }
+    });
+
+    it("Node.js 22: package.json engines, .nvmrc and @types/node agree", () => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        assert.equal(pkg.engines.node, ">=22");
+        assert.equal(fs.readFileSync(path.join(ROOT, ".nvmrc"), "utf8").trim(), "22");
+        assert.match(pkg.dependencies["@types/node"], /^22\./);
+    });
+});
