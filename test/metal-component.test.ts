@@ -182,7 +182,7 @@ describe("metal component (mocks)", function () {
             assert.equal(unwrap(raw.connection).host, "192.168.64.11");
             assert.equal(unwrap(raw.connection).user, "ubuntu");
             assert.equal(unwrap(raw.connection).privateKey, undefined, "no private key: the ssh-agent authenticates");
-            assert.match(raw.create, /^sudo -n env K3S_DISABLE='traefik local-storage' K3S_PRINT_TOKEN='1' K3S_ROLE='server' K3S_TOKEN_STDIN='0' K3S_VERSION='v1\.34\.3\+k3s1' NODE_IP='192\.168\.64\.11' NODE_NAME='pi1' bash -c '#!\/usr\/bin\/env bash/);
+            assert.match(raw.create, /^sudo -n env K3S_DISABLE='local-storage' K3S_PRINT_TOKEN='1' K3S_ROLE='server' K3S_TOKEN_STDIN='0' K3S_VERSION='v1\.34\.3\+k3s1' NODE_IP='192\.168\.64\.11' NODE_NAME='pi1' bash -c '#!\/usr\/bin\/env bash/);
             assert.equal(raw.update, raw.create, "an update re-runs the idempotent install");
             assert.equal(raw.delete, undefined, "destroying the stack never uninstalls k3s");
             assert.ok(server.secretOutputs.includes("stdout"));
