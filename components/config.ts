@@ -174,6 +174,11 @@ export interface Existing {
     instances: string[];
     /** Cloudflare record ids of the public apps' existing DNS records, by app. */
     dnsRecords: Record<string, string>;
+    /**
+     * The data host's Postgres and Gitea run in a compose project that is not the program's: used
+     * where they are, never composed (its project name, for the backup job to find the containers).
+     */
+    dataHost?: { composeProject: string };
 }
 
 /** Where a sandbox's Gitea is seeded from: the operator's local clones (never prod's Gitea). */
@@ -242,6 +247,8 @@ export interface LabConfig {
     backup?: BackupSpec;
     /** Prod only: what already exists (adoption). */
     existing?: Existing;
+    /** The admin password of an existing data host's Postgres (secret); absent: the provider's PGPASSWORD. */
+    postgresAdminPassword?: pulumi.Output<string>;
     backupSchedule: BackupSchedule;
     /** Sandboxes: where the Gitea repositories are seeded from (absent: every repository starts empty). */
     seed?: SeedSpec;
@@ -267,7 +274,7 @@ export function isConfigError(e: unknown): e is ConfigError {
 /** Raw config as Pulumi hands it over: full keys (`homelab:apps`) to strings (JSON for objects). */
 export type RawConfig = Record<string, string>;
 
-const SECRET_KEYS = new Set(["k3sToken", "giteaRepoToken"]);
+const SECRET_KEYS = new Set(["k3sToken", "giteaRepoToken", "postgresAdminPassword"]);
 
 /** Every key the project namespace accepts, and in which file it normally lives. */
 const KEYS: Record<string, "project" | "stack"> = {
@@ -293,6 +300,7 @@ const KEYS: Record<string, "project" | "stack"> = {
     giteaOidc: "stack",
     backup: "stack",
     existing: "stack",
+    postgresAdminPassword: "stack",
     seed: "stack",
     identity: "stack",
     giteaRepoUser: "stack",
@@ -600,7 +608,7 @@ function readVms(r: Reader, v: unknown): VmSpec[] {
 }
 
 function readExisting(r: Reader, v: unknown, apps: AppSpec[]): Existing {
-    const o = r.object("existing", v, ["releases", "vault", "instances", "dnsRecords"]);
+    const o = r.object("existing", v, ["releases", "vault", "instances", "dnsRecords", "dataHost"]);
     const releases: Existing["releases"] = {};
     if (o.releases !== undefined) {
         const ro = r.object("existing.releases", o.releases, CHART_KEYS);
@@ -628,11 +636,20 @@ function readExisting(r: Reader, v: unknown, apps: AppSpec[]): Existing {
             r.fail(`existing.dnsRecords.${a.name}`, undefined, `the Cloudflare record id of ${a.name}'s existing DNS record (public app ${a.name} is listed in existing.instances)`);
         }
     }
+    let dataHost: Existing["dataHost"];
+    if (o.dataHost !== undefined) {
+        const d = r.object("existing.dataHost", o.dataHost, ["composeProject"]);
+        const project = d.composeProject;
+        dataHost = {
+            composeProject: r.placeholderOr("existing.dataHost.composeProject", project, () => r.string("existing.dataHost.composeProject", project, /^[a-z0-9][a-z0-9_-]*$/, "a docker compose project name (`docker compose ls` on the data host)")),
+        };
+    }
     return {
         releases,
         vault: o.vault === undefined ? false : r.bool("existing.vault", o.vault),
         instances,
         dnsRecords,
+        dataHost,
     };
 }
 
@@ -782,6 +799,10 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
     if (present("existing")) {
         if (!isProd) r.fail("existing", values.existing, "nothing (only prod adopts what already exists; a sandbox creates everything)");
         cfg.existing = readExisting(r, values.existing, apps);
+    }
+    if (present("postgresAdminPassword")) {
+        if (!cfg.existing?.dataHost) r.fail("postgresAdminPassword", "[secret]", "nothing unless homelab:existing.dataHost says the data host's Postgres exists (the program's own compose project makes its password)");
+        cfg.postgresAdminPassword = pulumi.secret(r.string("postgresAdminPassword", values.postgresAdminPassword));
     }
     if (present("backup") || isProd) {
         const b = r.object("backup", require("backup", "prod backs Longhorn up to a GCS bucket"), ["bucket", "prefix", "existing", "project", "location"]);

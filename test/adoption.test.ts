@@ -135,3 +135,34 @@ describe("no ambient providers", () => {
         }
     });
 });
+
+describe("prod's existing data host", () => {
+    const composes = (plan: PlanDocument) => plan.resources.filter((r) => r.type === "command:remote:Command" && String(r.inputs.create ?? "").includes("data-compose"));
+
+    it("runs no compose command on prod, whose Postgres and Gitea exist, and uses them where they are", () => {
+        const plan = planOf("prod");
+        assert.deepEqual(composes(plan).map((r) => r.name), []);
+        const cfg = prodCfg();
+        const data = cfg.hosts!.find((h) => h.name === cfg.dataHost)!;
+        assert.equal(plan.outputs.postgresEndpoint, `${data.address}:5432`);
+        const pg = plan.resources.find((r) => r.type === "pulumi:providers:postgresql")!;
+        assert.equal(pg.inputs.host, data.address);
+    });
+
+    it("composes where the data host is the program's: the sandboxes, or prod without existing.dataHost", () => {
+        assert.equal(composes(planOf("sandbox-vms")).length, 1);
+        const existing = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")).config["homelab:existing"];
+        delete existing.dataHost;
+        assert.equal(composes(planOf("prod", { "homelab:existing": existing })).length, 1);
+    });
+
+    it("takes an admin password only where the data host exists", () => {
+        const raw = readStackConfig(ROOT, "prod");
+        raw["homelab:postgresAdminPassword"] = "s3cret";
+        assert.equal(parseConfig("prod", raw).postgresAdminPassword !== undefined, true);
+        const ex = JSON.parse(raw["homelab:existing"]);
+        delete ex.dataHost;
+        raw["homelab:existing"] = JSON.stringify(ex);
+        assert.throws(() => parseConfig("prod", raw), /homelab:postgresAdminPassword.*existing\.dataHost/);
+    });
+});

@@ -30,7 +30,7 @@ describe("prod's configuration: the lab map's names", () => {
 describe("placeholders in prod's configuration", () => {
     it("are recorded by key", () => {
         assert.deepEqual(prod().placeholders.map((p) => p.key).sort(),
-            ["homelab:backup.project", "homelab:cloudflareZoneId",
+            ["homelab:backup.project", "homelab:cloudflareZoneId", "homelab:existing.dataHost.composeProject",
                 "homelab:existing.dnsRecords.cms", "homelab:existing.dnsRecords.dance-lessons-coach", "homelab:existing.dnsRecords.url-shortener", "homelab:existing.dnsRecords.webapp",
                 "homelab:giteaRepoToken", "homelab:hosts[0].hostKey", "homelab:hosts[1].hostKey", "homelab:hosts[2].hostKey", "homelab:tunnelHostname"]);
     });

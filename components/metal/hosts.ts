@@ -37,6 +37,9 @@ export interface HostTarget {
  */
 export const K3S_DISABLE_WITH_LONGHORN = ["local-storage"] as const;
 
+/** Stands for the compose project's instance where the data host's services exist already. */
+const EXISTING_DATA_INSTANCE = "existing";
+
 export interface K3sHostsArgs {
     hosts: HostTarget[];
     /** The host (by name) that runs Postgres and Gitea in docker compose. */
@@ -51,6 +54,14 @@ export interface K3sHostsArgs {
     k3sToken?: pulumi.Input<string>;
     /** Packaged k3s components the server does not deploy (default K3S_DISABLE_WITH_LONGHORN). */
     k3sDisable?: readonly string[];
+    /**
+     * The data host's Postgres and Gitea already run there, in a compose project that is not the
+     * program's (prod): used where they are, never composed. The Postgres admin password comes from
+     * config (secret) or, absent, from the postgresql provider's PGPASSWORD.
+     */
+    existingData?: { postgresAdminPassword?: pulumi.Input<string> };
+    /** The data host's compose project, where it is not the program's own. */
+    composeProject?: string;
 }
 
 export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
@@ -62,7 +73,8 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
     /** The k3s install of the server, and of each agent by host name. */
     readonly server: command.remote.Command;
     readonly agents: Record<string, command.remote.Command>;
-    readonly data: command.remote.Command;
+    /** The compose command, unless the data host's services exist already (prod). */
+    readonly data?: command.remote.Command;
 
     constructor(name: string, args: K3sHostsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lab:metal:K3sHosts", name, {}, opts);
@@ -147,48 +159,54 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
             addPreviousOutputInEnv: false,
         }, { parent: this, dependsOn: [this.server], additionalSecretOutputs: ["stdout"] });
 
-        // The data host: Postgres and Gitea in docker compose, beside (not inside) k3s.
+        // The data host: Postgres and Gitea in docker compose, beside (not inside) k3s; or, where
+        // they already run (prod), used as they are: no compose command touches them.
         const dataAddress = pulumi.output(dataHost.address);
-        const dataCmd = remoteScriptCommand("data-compose.sh", {
-            NODE_NAME: dataHost.name,
-            SERVICE_PORTS: [COMPOSE_DEFAULTS.postgresPort, COMPOSE_DEFAULTS.giteaHttpPort, COMPOSE_DEFAULTS.giteaSshPort,
-                ...(args.minioImage ? [COMPOSE_DEFAULTS.minioPort] : [])].join(" "),
-        }, { sudo });
-        this.data = new command.remote.Command(`${name}-data`, {
-            connection: connection(dataHost),
-            triggers: target(dataHost),
-            create: dataCmd,
-            update: dataCmd,
-            stdin: dataAddress.apply((a) => renderCompose({
-                postgresImage: args.images.postgres,
-                giteaImage: args.images.gitea,
-                giteaRootUrl: `http://${a}:${COMPOSE_DEFAULTS.giteaHttpPort}/`,
-                minioImage: args.minioImage,
-            })),
-            logging: "stderr",
-            addPreviousOutputInEnv: false,
-        }, { parent: this, additionalSecretOutputs: ["stdout"] });
+        if (!args.existingData) {
+            const dataCmd = remoteScriptCommand("data-compose.sh", {
+                NODE_NAME: dataHost.name,
+                SERVICE_PORTS: [COMPOSE_DEFAULTS.postgresPort, COMPOSE_DEFAULTS.giteaHttpPort, COMPOSE_DEFAULTS.giteaSshPort,
+                    ...(args.minioImage ? [COMPOSE_DEFAULTS.minioPort] : [])].join(" "),
+            }, { sudo });
+            this.data = new command.remote.Command(`${name}-data`, {
+                connection: connection(dataHost),
+                triggers: target(dataHost),
+                create: dataCmd,
+                update: dataCmd,
+                stdin: dataAddress.apply((a) => renderCompose({
+                    postgresImage: args.images.postgres,
+                    giteaImage: args.images.gitea,
+                    giteaRootUrl: `http://${a}:${COMPOSE_DEFAULTS.giteaHttpPort}/`,
+                    minioImage: args.minioImage,
+                })),
+                logging: "stderr",
+                addPreviousOutputInEnv: false,
+            }, { parent: this, additionalSecretOutputs: ["stdout"] });
+        }
+        const data = this.data;
 
         this.kubeconfig = pulumi.secret(kubeconfig.stdout.apply((s) => (s ?? "").trim()));
         this.nodes = pulumi.all(args.hosts.map((h) =>
             pulumi.output(h.address).apply((address): NodeInfo => ({ name: h.name, role: h.role, address }))));
-        const ready = <T>(v: pulumi.Input<T>) => pulumi.all([this.data.id, v]).apply(([, x]) => x as T);
+        const ready = <T>(v: pulumi.Input<T>) => (data ? pulumi.all([data.id, v]).apply(([, x]) => x as T) : pulumi.output(v) as pulumi.Output<T>);
         this.postgres = {
             host: ready(dataAddress),
             port: ready(COMPOSE_DEFAULTS.postgresPort as number),
             clusterHost: ready(dataAddress),
             clusterPort: ready(COMPOSE_DEFAULTS.postgresPort as number),
             adminUser: pulumi.output(POSTGRES_ADMIN_USER),
-            adminPassword: pulumi.secret(this.data.stdout.apply((s) => (s ?? "").trim())),
+            adminPassword: pulumi.secret(data
+                ? data.stdout.apply((s) => (s ?? "").trim())
+                : pulumi.output(args.existingData?.postgresAdminPassword ?? "")),
         };
         const giteaUrl = ready(pulumi.interpolate`http://${dataAddress}:${COMPOSE_DEFAULTS.giteaHttpPort}`);
-        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl, exec: { instance: this.data.id, volume: DATA_VOLUMES.gitea, ssh: { host: dataAddress, user: args.sshUser } } };
+        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl, exec: { instance: data ? data.id : pulumi.output(EXISTING_DATA_INSTANCE), volume: DATA_VOLUMES.gitea, ssh: { host: dataAddress, user: args.sshUser } } };
         this.dataHost = {
             ssh: { host: dataAddress, user: args.sshUser, sudo, name: dataHost.name },
-            composeProject: DATA_COMPOSE_PROJECT,
+            composeProject: args.composeProject ?? DATA_COMPOSE_PROJECT,
             postgresContainer: "postgres",
             giteaContainer: "gitea",
-            ready: [this.data],
+            ready: data ? [data] : [],
             objectStore: args.minioImage ? {
                 hostEndpoint: `http://127.0.0.1:${COMPOSE_DEFAULTS.minioPort}`,
                 clusterEndpoint: pulumi.interpolate`http://${dataAddress}:${COMPOSE_DEFAULTS.minioPort}`,

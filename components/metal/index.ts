@@ -79,6 +79,8 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
                     // prod backs up to GCS; a sandbox in hosts mode runs its own MinIO
                     minioImage: cfg.isProd || cfg.backup ? undefined : cfg.versions.images.minio,
                     k3sToken: cfg.k3sToken,
+                    existingData: cfg.existing?.dataHost ? { postgresAdminPassword: cfg.postgresAdminPassword } : undefined,
+                    composeProject: cfg.existing?.dataHost?.composeProject,
                 }, { parent: this });
                 break;
             default: {

@@ -66,7 +66,8 @@ export class Platform extends pulumi.ComponentResource {
             host: metal.postgres.host,
             port: metal.postgres.port,
             username: metal.postgres.adminUser,
-            password: metal.postgres.adminPassword,
+            // empty where an existing data host's password is not in config: the provider's PGPASSWORD
+            password: metal.postgres.adminPassword.apply((p) => p || undefined),
             sslmode: "disable",
             superuser: true,
         }, { parent: this });
