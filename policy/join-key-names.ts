@@ -1,10 +1,12 @@
 // join-key-names: every per-app resource (a child of an AppInstance) is named as
 // components/naming.ts says for its (app, env): the expected names come from instanceNames(), never
-// from rules re-implemented here. The instance is the AppInstance parent's name, which must be an
-// instance of the stack's catalogue. Mandatory in every stack.
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { instanceId, InstanceNames, publicHostname, PROD_ENV } from "../components/naming";
-import { APP_INSTANCE_TYPE, catalogue, ownership, stackConfig, stackOfUrn } from "./context";
+// from rules re-implemented here. The (app, env) is what the AppInstance itself registered, not
+// what a stack file says: the real CLI, `npm run plan -- <stack> --config-file <file>` and the
+// tests all judge the configuration the program ran with. Only prod's DNS zone is read from prod's
+// committed stack file (the fingerprint), on purpose. Mandatory in every stack.
+import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { instanceId, InstanceNames, instanceNames, publicHostname, PROD_ENV } from "../components/naming";
+import { APP_INSTANCE_TYPE, prodFingerprint } from "./context";
 import { get, getString, getStrings, probe, UNKNOWN } from "./runtime";
 
 export const NAME = "join-key-names";
@@ -106,56 +108,61 @@ function mismatch(c: Check): boolean {
     return c.actual !== c.expected;
 }
 
-export const joinKeyNames: ResourceValidationPolicy = {
+export const joinKeyNames: StackValidationPolicy = {
     name: NAME,
     description: "Per-app resources are named by the join key (app, env) exactly as components/naming.ts derives them.",
     enforcementLevel: "mandatory",
-    validateResource: (args, reportViolation) => {
-        const stack = stackOfUrn(args.urn) ?? "";
-        const what = `${args.type} "${args.name}"`;
-
-        // The AppInstance itself: its name is the instance id of its (app, env), one of the catalogue's.
-        if (args.type === APP_INSTANCE_TYPE) {
-            const app = getString(args.props, "app");
-            const env = getString(args.props, "env");
-            const cat = catalogue(stack);
-            if (app && env) {
-                let expected: string;
-                try {
-                    expected = instanceId(app, env);
-                } catch (e) {
-                    reportViolation(`${what}: (app ${app}, env ${env}) makes no valid name: ${(e as Error).message}.`, args.urn);
-                    return;
-                }
-                if (args.name !== expected) reportViolation(`${what} of app ${app}, env ${env} must be named "${expected}" (naming.instanceId).`, args.urn);
-                else if (!cat.instances.has(expected)) reportViolation(`${what}: app ${app} has no env ${env} in the app catalogue.`, args.urn);
-            } else if (!cat.instances.has(args.name)) {
-                reportViolation(`${what} is not an instance of the app catalogue (known: ${[...cat.instances.keys()].join(", ")}).`, args.urn);
+    validateStack: (args, reportViolation) => {
+        // Each AppInstance: its (app, env) as registered, and its name the instance id they make.
+        const names = new Map<string, InstanceNames | undefined>();
+        for (const r of args.resources.filter((x) => x.type === APP_INSTANCE_TYPE)) {
+            const what = `${r.type} "${r.name}"`;
+            const app = getString(r.props, "app");
+            const env = getString(r.props, "env");
+            if (!app || !env) {
+                reportViolation(`${what} registered no app and env, so its resources' names cannot be checked against the join key.`, r.urn);
+                names.set(r.urn, undefined);
+                continue;
             }
-            return;
+            let n: InstanceNames;
+            try {
+                n = instanceNames(app, env);
+            } catch (e) {
+                reportViolation(`${what}: (app ${app}, env ${env}) makes no valid name: ${(e as Error).message}.`, r.urn);
+                names.set(r.urn, undefined);
+                continue;
+            }
+            if (r.name !== instanceId(app, env)) reportViolation(`${what} of app ${app}, env ${env} must be named "${n.instance}" (naming.instanceId).`, r.urn);
+            names.set(r.urn, n);
         }
-
-        const own = ownership(args.urn, args.name, args.opts.parent);
-        if (!own.perApp) return;
-        const n = own.names;
-        if (!n) {
-            reportViolation(`${what} belongs to an AppInstance that is not an instance of the app catalogue`
-                + `${own.instanceName ? ` ("${own.instanceName}")` : ""}, so its names cannot follow the join key.`, args.urn);
-            return;
-        }
-        if (args.name !== n.instance && !args.name.startsWith(`${n.instance}-`)) {
-            reportViolation(`${what}: a child of instance ${n.instance} is named "${n.instance}-<part>".`, args.urn);
-        }
-        if (args.type === "cloudflare:index/dnsRecord:DnsRecord" && n.env !== PROD_ENV) {
-            reportViolation(`${what}: only the prod env of an app is published; instance ${n.instance} is env ${n.env}.`, args.urn);
-        }
-        const checks = checksFor(args.type, args.props, n, stackConfig(stack)?.zone) ?? [];
-        for (const c of checks) {
-            if (mismatch(c) && !unknownAt(args.props, c.path)) {
-                const expected = Array.isArray(c.expected) ? JSON.stringify(c.expected) : `"${c.expected}"${c.each ? " (every item)" : ""}`;
-                reportViolation(`${what} of instance ${n.instance} (app ${n.app}, env ${n.env}): ${c.path} is ${show(c.actual)}, `
-                    + `expected ${expected} as components/naming.ts derives it.`, args.urn);
+        const zone = prodFingerprint().zone;
+        for (const r of args.resources) {
+            if (r.type === APP_INSTANCE_TYPE) continue;
+            const owner = instanceOf(r);
+            if (!owner) continue;
+            const n = names.get(owner.urn);
+            if (!n) continue;
+            const what = `${r.type} "${r.name}"`;
+            if (r.name !== n.instance && !r.name.startsWith(`${n.instance}-`)) {
+                reportViolation(`${what}: a child of instance ${n.instance} is named "${n.instance}-<part>".`, r.urn);
+            }
+            if (r.type === "cloudflare:index/dnsRecord:DnsRecord" && n.env !== PROD_ENV) {
+                reportViolation(`${what}: only the prod env of an app is published; instance ${n.instance} is env ${n.env}.`, r.urn);
+            }
+            const checks = checksFor(r.type, r.props, n, zone) ?? [];
+            for (const c of checks) {
+                if (mismatch(c) && !unknownAt(r.props, c.path)) {
+                    const expected = Array.isArray(c.expected) ? JSON.stringify(c.expected) : `"${c.expected}"${c.each ? " (every item)" : ""}`;
+                    reportViolation(`${what} of instance ${n.instance} (app ${n.app}, env ${n.env}): ${c.path} is ${show(c.actual)}, `
+                        + `expected ${expected} as components/naming.ts derives it.`, r.urn);
+                }
             }
         }
     },
 };
+
+/** The AppInstance a resource belongs to: its nearest AppInstance ancestor. */
+function instanceOf(r: PolicyResource): PolicyResource | undefined {
+    for (let p = r.parent; p; p = p.parent) if (p.type === APP_INSTANCE_TYPE) return p;
+    return undefined;
+}

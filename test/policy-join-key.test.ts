@@ -92,29 +92,36 @@ describe("policy join-key-names", () => {
         });
     }
 
-    it("an AppInstance is named by its (app, env)'s instance id, one of the catalogue's", () => {
+    it("an AppInstance is named by the instance id of the (app, env) it registered", () => {
         assert.match(run([appInstance("sandbox-k3d", "erp", "sandbox", "erp-sbx")])[0].message,
             /lab:apps:AppInstance "erp-sbx" of app erp, env sandbox must be named "erp-sandbox" \(naming\.instanceId\)/);
-        assert.match(run([appInstance("sandbox-k3d", "erp", "staging")])[0].message, /app erp has no env staging in the app catalogue/);
+        const anonymous = resource("sandbox-k3d", "lab:apps:AppInstance", "erp", {});
+        assert.match(run([anonymous])[0].message, /registered no app and env/);
     });
 
-    it("a child of an AppInstance that is not in the catalogue cannot follow the join key", () => {
-        const vs = run([appResource("sandbox-k3d", "billing", "kubernetes:core/v1:Namespace", "namespace", { metadata: { name: "billing" } })]);
-        assert.match(vs[0].message, /belongs to an AppInstance that is not an instance of the app catalogue \("billing"\)/);
+    it("judges the (app, env) the program ran with, not the stack file's catalogue (a sibling added by --config-file)", () => {
+        // billing is in no stack file: the AppInstance registered it, so its names are checked, and pass
+        const billing = instance("sandbox-k3d", instanceNames("billing", "staging"));
+        assert.deepStrictEqual(run(billing), []);
+        const ns = billing.find((r) => r.name === "billing-staging-namespace")!;
+        ns.inputs = { metadata: { name: "billing" } };
+        assert.match(run(billing)[0].message, /metadata\.name is "billing", expected "billing-staging"/);
     });
 
     it("a child's own name starts with its instance id", () => {
         const ns = resource("sandbox-k3d", "kubernetes:core/v1:Namespace", "ns-erp", { metadata: { name: "erp" } },
             { parentType: "lab:apps:AppInstance", parentName: "erp" });
-        assert.match(run([ns])[0].message, /a child of instance erp is named "erp-<part>"/);
+        assert.match(run([appInstance("sandbox-k3d", "erp", "prod"), ns])[0].message, /a child of instance erp is named "erp-<part>"/);
     });
 
     it("DNS records: the app's public name in prod's zone, for the prod env only", () => {
         const dns = (instanceName: string, name: string) => appResource("prod", instanceName, "cloudflare:index/dnsRecord:DnsRecord", "dns", { name, zoneId: "x", type: "CNAME" });
         const runProd = (rs: PlanResource[]) => evaluatePolicies(rs, { env: {}, projectDir: dir }).filter((v) => v.policy === "join-key-names");
-        assert.deepStrictEqual(runProd([dns("url-shortener", publicHostname("url-shortener", "arcodange.fr"))]), []);
-        assert.match(runProd([dns("url-shortener", "short.arcodange.fr")])[0].message, /name is "short\.arcodange\.fr", expected "url-shortener\.arcodange\.fr"/);
-        assert.match(runProd([dns("url-shortener-sandbox", "url-shortener.arcodange.fr")])[0].message, /only the prod env of an app is published; instance url-shortener-sandbox is env sandbox/);
+        const prodInstance = appInstance("prod", "url-shortener", "prod");
+        const sandboxInstance = appInstance("prod", "url-shortener", "sandbox");
+        assert.deepStrictEqual(runProd([prodInstance, dns("url-shortener", publicHostname("url-shortener", "arcodange.fr"))]), []);
+        assert.match(runProd([prodInstance, dns("url-shortener", "short.arcodange.fr")])[0].message, /name is "short\.arcodange\.fr", expected "url-shortener\.arcodange\.fr"/);
+        assert.match(runProd([sandboxInstance, dns("url-shortener-sandbox", "url-shortener.arcodange.fr")])[0].message, /only the prod env of an app is published; instance url-shortener-sandbox is env sandbox/);
     });
 
     it("resources outside any AppInstance are not per-app", () => {

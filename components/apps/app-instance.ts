@@ -300,6 +300,9 @@ export class AppInstance extends pulumi.ComponentResource {
         }
 
         this.registerOutputs({
+            // the join key stays in the component's state: the policy pack reads it from there
+            app: app.name,
+            env,
             namespace: this.namespace.metadata.name,
             database: this.database.name,
             application: n.argoApplication,
