@@ -118,7 +118,7 @@ export class CliLab implements Lab {
     private dataHostCache?: DataHost;
     private backupUrl?: string;
 
-    constructor(private readonly cfg: LabConfig, private readonly outputs: StackOutputs, private readonly o: { projectDir: string; outputsFile?: string }) {
+    constructor(private readonly cfg: LabConfig, private readonly outputs: StackOutputs, private readonly o: { projectDir: string; outputsFile?: string; env?: NodeJS.ProcessEnv }) {
         this.stack = cfg.stack;
         this.topology = topologyOf(cfg);
         this.instances = instancesOf(cfg);
@@ -132,7 +132,7 @@ export class CliLab implements Lab {
     }
 
     private kubectl(args: string[], input?: string): Promise<string> {
-        return run("kubectl", ["--kubeconfig", this.kubeconfig, "--request-timeout=20s", ...args], { input, timeoutMs: 60_000 });
+        return run("kubectl", ["--kubeconfig", this.kubeconfig, "--request-timeout=20s", ...args], { input, timeoutMs: 60_000, env: this.o.env });
     }
 
     private async kubectlJson(args: string[]): Promise<any> {
@@ -152,15 +152,15 @@ export class CliLab implements Lab {
 
     async vmStop(names: string[]): Promise<void> {
         // --force: power off at once, like pulling the plug (multipass 1.14+, `multipass help stop`).
-        await run("multipass", ["stop", "--force", ...names], { timeoutMs: 180_000 });
+        await run("multipass", ["stop", "--force", ...names], { timeoutMs: 180_000, env: this.o.env });
     }
 
     async vmStart(name: string): Promise<void> {
-        await run("multipass", ["start", name], { timeoutMs: 600_000 });
+        await run("multipass", ["start", name], { timeoutMs: 600_000, env: this.o.env });
     }
 
     async vmStates(): Promise<Record<string, string>> {
-        const out = await run("multipass", ["list", "--format", "csv"]);
+        const out = await run("multipass", ["list", "--format", "csv"], { env: this.o.env });
         const states: Record<string, string> = {};
         for (const line of out.trim().split("\n").slice(1)) {
             const [name, state] = line.split(",");
@@ -220,7 +220,7 @@ export class CliLab implements Lab {
         }
         await run("bash", [scriptPath("vault-init.sh")], {
             timeoutMs: 360_000,
-            env: { ...process.env, KUBECONFIG_DATA: this.outputs.kubeconfig, VAULT_NAMESPACE: shared.vaultNamespace, VAULT_POD: `${shared.releases.vault}-0`, WAIT_SECONDS: "300" },
+            env: { ...(this.o.env ?? process.env), KUBECONFIG_DATA: this.outputs.kubeconfig, VAULT_NAMESPACE: shared.vaultNamespace, VAULT_POD: `${shared.releases.vault}-0`, WAIT_SECONDS: "300" },
         });
         return "vault-init.sh: unsealed with the kept key";
     }
