@@ -14,6 +14,8 @@ export interface ChangeClass {
     /** Path patterns: a trailing "/" is a folder; "*" any characters but "/"; "**" any. */
     paths: string[];
     drills: DrillName[];
+    /** A path of this class belongs to it alone (a README inside components/metal is docs). */
+    exclusive?: boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export const CHANGE_CLASSES: ChangeClass[] = [
         name: "docs, tests, tools and evidence",
         paths: ["docs/", "test/", "tools/", "policy/", "**.md", `${EVIDENCE_DIR}/`, ".ci/", ".gitignore", ".nvmrc", "Pulumi.sandbox-k3d.yaml", "tsconfig.json", ".mocharc*"],
         drills: [],
+        exclusive: true,
     },
 ];
 
@@ -55,8 +58,10 @@ function matcher(pattern: string): RegExp {
 
 /** The classes of one path (UNCLASSIFIED when no pattern matches). */
 export function classesOf(file: string, table: ChangeClass[] = CHANGE_CLASSES): string[] {
-    const hit = table.filter((c) => c.paths.some((p) => matcher(p).test(file))).map((c) => c.name);
-    return hit.length ? hit : [UNCLASSIFIED];
+    const hit = table.filter((c) => c.paths.some((p) => matcher(p).test(file)));
+    const only = hit.find((c) => c.exclusive);
+    if (only) return [only.name];
+    return hit.length ? hit.map((c) => c.name) : [UNCLASSIFIED];
 }
 
 /** The drills a set of changed paths requires, and why (drill -> classes). */
