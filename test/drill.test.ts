@@ -146,7 +146,7 @@ describe("drills: deadlines and the failure path", () => {
         const { record } = await drill("vault-seal", lab);
         assert.equal(record.verdict, "fail");
         const failed = record.steps.find((s) => s.outcome === "fail")!;
-        assert.equal(failed.name, "unseal with the program's own path (vault-init.sh)");
+        assert.equal(failed.name, "unseal with the program's own path (vault-init.sh; k3d: the dev key)");
         assert.equal(failed.detail, "did not finish within 360s");
         assert.match(record.leftState, /^NOT recovered: verify fails \(Vault sealed\); failed recovery: unseal with .*; continue by hand with docs\/runbooks\/drill-vault-seal\.md$/);
     });

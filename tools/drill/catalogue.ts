@@ -104,7 +104,7 @@ export const DRILLS: Drill[] = [
                 if (changed.length) throw new Error(`changed or gone: ${changed.join(", ")}`);
                 return `${Object.keys(before).length} Secret(s) unchanged`;
             }),
-            action("recovery", "unseal with the program's own path (vault-init.sh)", 360, (c) => c.lab.vaultUnseal(), { safe: true }),
+            action("recovery", "unseal with the program's own path (vault-init.sh; k3d: the dev key)", 360, (c) => c.lab.vaultUnseal(), { safe: true }),
             vaultUnsealed("Vault unsealed"),
             verifyPasses("verify"),
         ],

@@ -215,9 +215,18 @@ export class CliLab implements Lab {
     }
 
     async vaultUnseal(): Promise<string> {
-        if (this.cfg.mode !== "multipass") {
-            throw new Error(`stack ${this.stack} runs Vault in dev mode: a sealed dev Vault comes back only with its pod (kubectl -n ${shared.vaultNamespace} delete pod vault-0) and \`pulumi up\``);
+        if (this.cfg.mode === "k3d") {
+            // Dev mode (in memory) prints its single unseal key at start, "Unseal Key: <base64>"
+            // (hashicorp/vault command/server.go, dev init output): read from the pod's log, sent
+            // in the body of PUT sys/unseal, never printed nor on a command line.
+            const log = await this.kubectl(["-n", shared.vaultNamespace, "logs", `${shared.releases.vault}-0`]);
+            const key = [...log.matchAll(/^Unseal Key: (\S+)$/gm)].pop()?.[1];
+            if (!key) throw new Error(`the dev Vault's log holds no unseal key: kubectl -n ${shared.vaultNamespace} delete pod vault-0, then pulumi up -s ${this.stack}`);
+            const res = await fetch(`${this.outputs.vaultAddress.replace(/\/+$/, "")}/v1/sys/unseal`, { method: "PUT", body: JSON.stringify({ key }), signal: AbortSignal.timeout(30_000) });
+            if (res.status !== 200) throw new Error(`unsealing the dev Vault answered ${res.status}`);
+            return "dev Vault unsealed with the key it printed at start";
         }
+        // sandbox-vms: the program's own path, idempotent (the key kept in the vault-init-keys Secret).
         await run("bash", [scriptPath("vault-init.sh")], {
             timeoutMs: 360_000,
             env: { ...(this.o.env ?? process.env), KUBECONFIG_DATA: this.outputs.kubeconfig, VAULT_NAMESPACE: shared.vaultNamespace, VAULT_POD: `${shared.releases.vault}-0`, WAIT_SECONDS: "300" },
