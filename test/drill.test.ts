@@ -21,6 +21,8 @@ import { FakeLab } from "./helpers/fake-lab";
 import { ROOT } from "./helpers/plan";
 
 const SCALE = 0.001; // a 600 s deadline becomes 0.6 s
+/** Through real processes (the fakes on PATH): a 120 s deadline becomes 6 s. */
+const PROCESS_SCALE = 0.05;
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const versions = () => parseConfig("sandbox-vms", readStackConfig(ROOT, "sandbox-vms")).versions;
 
@@ -277,15 +279,36 @@ describe("drills: CliLab through the fakes on PATH", () => {
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
         fs.mkdirSync(path.join(dir, "state"));
-        for (const [f, from] of [["multipass", "metal"], ["kubectl", "platform"]]) fs.symlinkSync(path.join(FAKES, from, f), path.join(bin, f));
+        // kubectl: the drills' fake (nodes from the VMs, Longhorn volumes, workloads), which hands
+        // everything else (Vault's pod, Secrets) to the platform's fake
+        for (const [f, from, as] of [["multipass", "metal", "multipass"], ["kubectl", "drill", "kubectl"], ["kubectl", "platform", "kubectl-platform"]]) {
+            fs.symlinkSync(path.join(FAKES, from, f), path.join(bin, as));
+        }
         fs.symlinkSync(path.join(FAKES, "_common.sh"), path.join(bin, "_common.sh"));
         env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_STATE: path.join(dir, "state"), FAKE_LOG: path.join(dir, "calls.log"), POLL_SECONDS: "0" };
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+    /** CliLab with the parts that need a live API server or Postgres read from the fakes' state. */
+    class FakesLab extends CliLab {
+        private vmsUp = () => ["pi1", "pi2", "pi3"].every((v) => fs.readFileSync(path.join(env.FAKE_STATE!, "multipass", v, "state"), "utf8").trim() === "Running");
+        private sealed = () => fs.readFileSync(path.join(env.FAKE_STATE!, "vault", "sealed"), "utf8").trim() === "true";
+        async verify() {
+            const ok = this.vmsUp() && !this.sealed();
+            return { ok, detail: ok ? "all checks pass" : "nodes or Vault not ready" };
+        }
+        async dataHostReady() {
+            const up = fs.readFileSync(path.join(env.FAKE_STATE!, "multipass", "pi2", "state"), "utf8").trim() === "Running";
+            return { ok: up, detail: up ? "Postgres answers" : "no route" };
+        }
+        async vaultStatus() {
+            return { initialized: true, sealed: this.sealed() };
+        }
+    }
+
     function lab(): CliLab {
         const cfg = parseConfig("sandbox-vms", readStackConfig(ROOT, "sandbox-vms"));
-        return new CliLab(cfg, {
+        return new FakesLab(cfg, {
             kubeconfig: "apiVersion: v1\nkind: Config\n", nodes: [], vaultAddress: "http://127.0.0.1:1", postgresEndpoint: "x:5432",
             postgresAdminUser: "postgres", postgresAdminPassword: "x", giteaUrl: "http://x",
         }, { projectDir: ROOT, env });
@@ -324,6 +347,45 @@ describe("drills: CliLab through the fakes on PATH", () => {
             assert.equal(fs.readFileSync(path.join(vault, "sealed"), "utf8"), "false");
             const calls = fs.readFileSync(env.FAKE_LOG!, "utf8");
             assert.ok(!calls.includes(key) && !calls.includes("hvs.root"), "no secret on a command line");
+        } finally {
+            l.close();
+        }
+    });
+
+    it("power-cut end to end through the fakes: multipass stops all, cold-start order, kubectl sees nodes and volumes, vault-init.sh unseals; a valid record", async () => {
+        // the VMs (from the first test) running; Vault sealed after the cut, as a restarted Vault is
+        for (const vm of ["pi1", "pi2", "pi3"]) fs.writeFileSync(path.join(env.FAKE_STATE!, "multipass", vm, "state"), "Running\n");
+        fs.writeFileSync(env.FAKE_LOG!, "");
+        const l = lab();
+        const origStop = l.vmStop.bind(l);
+        l.vmStop = async (names) => {
+            await origStop(names);
+            fs.writeFileSync(path.join(env.FAKE_STATE!, "vault", "sealed"), "true");
+        };
+        const lines: string[] = [];
+        try {
+            const record = await runDrill({ drill: findDrill("power-cut")!, lab: l, commit: COMMIT, dirty: false, versions: versions(), out: (x) => lines.push(x), timeScale: PROCESS_SCALE });
+            assert.equal(record.verdict, "pass", lines.join("\n"));
+            assert.deepEqual(recordProblems(record), []);
+            const calls = fs.readFileSync(env.FAKE_LOG!, "utf8").split("\n").filter((c) => /^multipass (stop|start)/.test(c));
+            assert.deepEqual(calls, ["multipass stop --force pi2 pi1 pi3", "multipass start pi2", "multipass start pi1", "multipass start pi3"]);
+            assert.equal(fs.readFileSync(path.join(env.FAKE_STATE!, "vault", "sealed"), "utf8"), "false");
+        } finally {
+            l.close();
+        }
+    });
+
+    it("node-kill end to end through the fakes: the agent that is not the data host, degraded then healthy", async () => {
+        fs.writeFileSync(env.FAKE_LOG!, "");
+        const l = lab();
+        const lines: string[] = [];
+        try {
+            const record = await runDrill({ drill: findDrill("node-kill")!, lab: l, commit: COMMIT, dirty: false, versions: versions(), out: (x) => lines.push(x), timeScale: PROCESS_SCALE });
+            assert.equal(record.verdict, "pass", lines.join("\n"));
+            assert.equal(record.steps.find((s) => s.name === "Longhorn volumes degraded, none faulted")!.detail, "1 degraded, 0 faulted");
+            const calls = fs.readFileSync(env.FAKE_LOG!, "utf8").split("\n");
+            assert.deepEqual(calls.filter((c) => /^multipass (stop|start)/.test(c)), ["multipass stop --force pi3", "multipass start pi3"]);
+            assert.ok(calls.some((c) => /^kubectl --kubeconfig \S+ --request-timeout=20s -n longhorn-system get volumes\.longhorn\.io -o json$/.test(c)), calls.join("\n"));
         } finally {
             l.close();
         }
