@@ -314,6 +314,17 @@ describe("drills: CliLab through the fakes on PATH", () => {
         }, { projectDir: ROOT, env });
     }
 
+    it("the fakes are shellcheck-clean", function () {
+        if (spawnSync("shellcheck", ["--version"]).status !== 0) {
+            if (process.env.CI) assert.fail("shellcheck is missing in CI");
+            this.skip();
+        }
+        for (const f of [path.join(FAKES, "drill", "kubectl"), path.join(FAKES, "metal", "multipass")]) {
+            const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", f], { encoding: "utf8" });
+            assert.equal(r.status, 0, r.stdout);
+        }
+    });
+
     it("stops VMs hard in one multipass call, reads their states, starts one", async () => {
         const l = lab();
         try {
