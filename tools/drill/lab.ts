@@ -333,8 +333,10 @@ export class CliLab implements Lab {
     }
 
     async backupTestVolume(): Promise<string> {
-        // A Snapshot, then a Backup of it (longhorn.io/v1beta2 Snapshot spec.volume/createSnapshot,
-        // Backup spec.snapshotName; longhorn/longhorn v1.10.1 chart/templates/crds.yaml).
+        // A Snapshot, then a Backup of it: longhorn.io/v1beta2 Snapshot spec.volume and
+        // spec.createSnapshot, Backup spec.snapshotName, status.state/url (longhorn/longhorn v1.10.1
+        // chart/templates/crds.yaml); the Backup names its volume in the label "backup-volume"
+        // (longhorn/longhorn-manager, BackupController.getBackupVolumeName, types.LonghornLabelBackupVolume).
         const volume = await this.testVolumeName();
         const name = `drill-${Date.now()}`;
         await this.kubectl(["apply", "-f", "-"], JSON.stringify({
@@ -366,8 +368,9 @@ export class CliLab implements Lab {
     }
 
     async restoreTestVolume(): Promise<void> {
-        // A StorageClass whose fromBackup parameter makes Longhorn restore the backup into each new
-        // volume (Longhorn docs, "Restore a backup via a StorageClass"), then the same PVC and pod.
+        // A StorageClass whose fromBackup parameter (a backup URL) makes Longhorn restore that backup
+        // into each volume made from it (parameters.fromBackup: longhorn/longhorn v1.10.1
+        // chart/templates/storageclass.yaml), then the same PVC and pod.
         if (!this.backupUrl) throw new Error("no backup URL recorded for the test volume");
         const t = TEST_VOLUME;
         await this.kubectl(["apply", "-f", "-"], JSON.stringify({
