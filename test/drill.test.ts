@@ -167,6 +167,17 @@ describe("drills: deadlines and the failure path", () => {
         assert.equal(lab.calls.filter((c) => c === "volumes").length >= 1, true);
     });
 
+    it("db-restore's restore is safe after a failure: a database that is still there is not replaced", async () => {
+        const lab = new FakeLab("sandbox-vms");
+        lab.dropDatabase = async (i) => void lab.calls.push(`dropDatabase ${i}`); // the drop does nothing
+        const { record } = await drill("db-restore", lab);
+        assert.equal(record.verdict, "fail");
+        assert.equal(record.steps.find((s) => s.outcome === "fail")!.name, "the instance's credentials no longer reach its database");
+        const after = record.steps.find((s) => s.section === "after-failure" && s.name.startsWith("npm run restore"))!;
+        assert.equal(after.detail, "nothing to restore: may connect");
+        assert.ok(!actions(lab).includes("restoreDatabase erp"));
+    });
+
     it("a failed precondition stops before any fault: nothing is done to the sandbox", async () => {
         const lab = new FakeLab("sandbox-vms");
         lab.sealed = true; // verify fails

@@ -129,7 +129,14 @@ export const DRILLS: Drill[] = [
                 const p = await c.lab.credentialsWork(str(c.state, "instance"));
                 return { ok: !p.ok, detail: p.detail };
             }),
-            action("recovery", "npm run restore (the newest backup)", 1800, (c) => c.lab.restoreDatabase((c.state.instance as string | undefined) ?? c.lab.instances[0]), { safe: true }),
+            // Safe after a failure because it restores only a database that is gone: a database
+            // still there (the drop failed) is left as it is.
+            action("recovery", "npm run restore (the newest backup)", 1800, async (c) => {
+                const instance = (c.state.instance as string | undefined) ?? c.lab.instances[0];
+                const now = await c.lab.credentialsWork(instance);
+                if (now.ok) return `nothing to restore: ${now.detail}`;
+                return c.lab.restoreDatabase(instance);
+            }, { safe: true }),
             waitUntil("recovery", "the instance's credentials work again", 120, 5, (c) => c.lab.credentialsWork(str(c.state, "instance"))),
             verifyPasses("verify"),
         ],
