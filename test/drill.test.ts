@@ -178,6 +178,23 @@ describe("drills: deadlines and the failure path", () => {
         assert.ok(!actions(lab).includes("restoreDatabase erp"));
     });
 
+    it("Ctrl-C during a drill: the running step fails as interrupted, the safe recovery still runs", async () => {
+        const lab = new FakeLab("sandbox-vms");
+        const ctrl = new AbortController();
+        const orig = lab.vmStop.bind(lab);
+        lab.vmStop = async (names) => {
+            await orig(names);
+            ctrl.abort();
+        };
+        const record = await runDrill({ drill: findDrill("node-kill")!, lab, commit: COMMIT, dirty: false, versions: versions(), out: () => undefined, timeScale: SCALE, signal: ctrl.signal });
+        const failed = record.steps.find((s) => s.outcome === "fail")!;
+        // interrupted while the fault ran (it happened): the recovery is due
+        assert.equal(failed.name, "stop an agent VM hard (multipass stop --force)");
+        assert.equal(failed.detail, "interrupted by the operator (Ctrl-C)");
+        assert.ok(actions(lab).includes("vmStart pi3"));
+        assert.equal(record.leftState, "recovered by the safe steps: verify passes");
+    });
+
     it("a failed precondition stops before any fault: nothing is done to the sandbox", async () => {
         const lab = new FakeLab("sandbox-vms");
         lab.sealed = true; // verify fails

@@ -25,6 +25,8 @@ export interface DrillCliOptions {
     /** For tests: the sandbox to drill (default CliLab over the stack's outputs). */
     makeLab?: (stack: string, outputs: StackOutputs | undefined) => Lab;
     timeScale?: number;
+    /** For tests: stands for Ctrl-C. */
+    signal?: AbortSignal;
 }
 
 export function formatList(stack?: string): string {
@@ -91,12 +93,21 @@ export async function drillMain(argv: string[], o: DrillCliOptions): Promise<num
             close = () => cli.close();
         }
         if (git.dirty) err(`drill: the working tree has uncommitted changes: the record says dirty, and the gate will not count it`);
+        // Ctrl-C: the step running fails as interrupted and the safe recovery runs; a second one leaves at once.
+        const interrupt = new AbortController();
+        const onInt = () => {
+            err("drill: interrupted: stopping, then the safe recovery steps (Ctrl-C again to leave now, the sandbox as it is)");
+            interrupt.abort();
+            process.once("SIGINT", () => process.exit(130));
+        };
+        if (!o.makeLab) process.once("SIGINT", onInt);
         try {
-            const record = await runDrill({ drill, lab, commit: git.commit, dirty: git.dirty, versions: cfg.versions, out, timeScale: o.timeScale });
+            const record = await runDrill({ drill, lab, commit: git.commit, dirty: git.dirty, versions: cfg.versions, out, timeScale: o.timeScale, signal: o.signal ?? interrupt.signal });
             const file = appendRecord(o.projectDir, record);
             out(`evidence: appended to ${path.relative(o.projectDir, file)} (commit it: it is the evidence trail)`);
             return record.verdict === "pass" ? 0 : 1;
         } finally {
+            process.off("SIGINT", onInt);
             close();
         }
     } catch (e) {

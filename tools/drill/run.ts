@@ -34,6 +34,8 @@ export interface RunOptions {
     dirty: boolean;
     versions: Versions;
     out?: (line: string) => void;
+    /** Aborted (Ctrl-C): the current step fails as interrupted, then the safe recovery runs. */
+    signal?: AbortSignal;
     /** Multiplies every deadline and poll interval (tests: 0.001). */
     timeScale?: number;
     now?: () => number;
@@ -45,12 +47,24 @@ function sleep(ms: number): Promise<void> {
 
 class StepTimeout extends Error {}
 
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+class Interrupted extends Error {}
+
+async function within<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     try {
-        return await Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new StepTimeout(what)), ms); })]);
+        const racers: Promise<T>[] = [p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new StepTimeout(what)), ms); })];
+        if (signal) {
+            racers.push(new Promise<T>((_, reject) => {
+                onAbort = () => reject(new Interrupted("interrupted by the operator (Ctrl-C)"));
+                if (signal.aborted) onAbort();
+                else signal.addEventListener("abort", onAbort, { once: true });
+            }));
+        }
+        return await Promise.race(racers);
     } finally {
         clearTimeout(timer);
+        if (signal && onAbort) signal.removeEventListener("abort", onAbort);
     }
 }
 
@@ -68,6 +82,8 @@ export async function runDrill(o: RunOptions): Promise<DrillRecord> {
     let faultEnd: number | undefined;
 
     const runStep = async (s: Step, section: StepRecord["section"]): Promise<StepRecord> => {
+        // The safe recovery after a failure is not interrupted by the first Ctrl-C.
+        const signal = section === "after-failure" ? undefined : o.signal;
         const start = now();
         const limit = s.timeoutSeconds * scale * 1000;
         say(`${section} ${s.name} (at most ${s.timeoutSeconds}s)`);
@@ -75,7 +91,7 @@ export async function runDrill(o: RunOptions): Promise<DrillRecord> {
         let detail: string;
         try {
             if (s.run) {
-                detail = await within(s.run(ctx), limit, `did not finish within ${s.timeoutSeconds}s`);
+                detail = await within(s.run(ctx), limit, `did not finish within ${s.timeoutSeconds}s`, signal);
             } else {
                 const deadline = start + limit;
                 let last = "no answer yet";
@@ -84,9 +100,9 @@ export async function runDrill(o: RunOptions): Promise<DrillRecord> {
                     if (left <= 0) throw new StepTimeout(`not within ${s.timeoutSeconds}s: ${last}`);
                     let p: { ok: boolean; detail: string } | undefined;
                     try {
-                        p = await within(s.probe!(ctx), left, `not within ${s.timeoutSeconds}s: ${last}`);
+                        p = await within(s.probe!(ctx), left, `not within ${s.timeoutSeconds}s: ${last}`, signal);
                     } catch (e) {
-                        if (e instanceof StepTimeout) throw e;
+                        if (e instanceof StepTimeout || e instanceof Interrupted) throw e;
                         // A probe that throws on purpose (a faulted volume) fails the wait at once;
                         // a probe that cannot read (the API down during a fault) is an answer "not yet".
                         if ((e as Error).message.startsWith("volume(s) faulted")) throw e;
@@ -98,7 +114,7 @@ export async function runDrill(o: RunOptions): Promise<DrillRecord> {
                         break;
                     }
                     say(`  ... ${s.name}: ${p.detail} (${((now() - start) / 1000).toFixed(0)}s of at most ${s.timeoutSeconds}s)`);
-                    await sleep(Math.min((s.pollSeconds ?? 5) * scale * 1000, Math.max(0, deadline - now())));
+                    await within(sleep(Math.min((s.pollSeconds ?? 5) * scale * 1000, Math.max(0, deadline - now()))), limit, "", signal);
                 }
             }
         } catch (e) {
