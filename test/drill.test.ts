@@ -14,6 +14,8 @@ import { readStackConfig } from "../components/stack-config";
 import { DRILLS, findDrill } from "../tools/drill/catalogue";
 import { drillMain, formatList } from "../tools/drill/cli";
 import { DrillRecord, readRecords, recordProblems } from "../tools/drill/evidence";
+import * as http from "http";
+import { AddressInfo } from "net";
 import { CliLab } from "../tools/drill/lab";
 import { DRILL_NAMES, SECTIONS } from "../tools/drill/model";
 import { DrillRefused, runDrill } from "../tools/drill/run";
@@ -427,6 +429,61 @@ describe("drills: CliLab through the fakes on PATH", () => {
             assert.ok(calls.some((c) => /^kubectl --kubeconfig \S+ --request-timeout=20s -n longhorn-system get volumes\.longhorn\.io -o json$/.test(c)), calls.join("\n"));
         } finally {
             l.close();
+        }
+    });
+
+    it("Vault over its HTTP API: seal with the root token in a header, seal-status, a login refused with 503 while sealed; k3d's dev Vault unsealed with the key from its log", async () => {
+        // A Vault answering as hashicorp/vault does: PUT sys/seal (token), GET sys/seal-status,
+        // POST auth/kubernetes/login -> 503 "Vault is sealed" while sealed, PUT sys/unseal {key}.
+        let sealed = false;
+        const seen: string[] = [];
+        const KEY = "ZGV2LXVuc2VhbC1rZXk=";
+        const server = http.createServer((req, res) => {
+            let body = "";
+            req.on("data", (d) => (body += d));
+            req.on("end", () => {
+                seen.push(`${req.method} ${req.url} ${req.headers["x-vault-token"] ?? ""}`);
+                const json = (code: number, o: unknown) => { res.writeHead(code, { "content-type": "application/json" }); res.end(JSON.stringify(o)); };
+                if (req.url === "/v1/sys/seal" && req.method === "PUT") {
+                    if (req.headers["x-vault-token"] !== "root-token") return json(403, { errors: ["permission denied"] });
+                    sealed = true;
+                    res.writeHead(204).end();
+                } else if (req.url === "/v1/sys/seal-status") json(200, { initialized: true, sealed });
+                else if (req.url === "/v1/auth/kubernetes/login") sealed ? json(503, { errors: ["Vault is sealed"] }) : json(400, { errors: ["invalid jwt"] });
+                else if (req.url === "/v1/sys/unseal" && req.method === "PUT") {
+                    if (JSON.parse(body).key !== KEY) return json(400, { errors: ["invalid key"] });
+                    sealed = false;
+                    json(200, { sealed: false });
+                } else json(404, { errors: [] });
+            });
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        const address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        fs.mkdirSync(path.join(env.FAKE_STATE!, "drill"), { recursive: true });
+        fs.writeFileSync(path.join(env.FAKE_STATE!, "drill", "dev-unseal-key"), KEY);
+        fs.writeFileSync(env.FAKE_LOG!, "");
+        const cfg = parseConfig("sandbox-k3d", readStackConfig(ROOT, "sandbox-k3d"));
+        const l = new CliLab(cfg, {
+            kubeconfig: "apiVersion: v1\nkind: Config\n", nodes: [], vaultAddress: address, vaultRootToken: "root-token",
+            postgresEndpoint: "x:5432", postgresAdminUser: "postgres", postgresAdminPassword: "x", giteaUrl: "http://x",
+        }, { projectDir: ROOT, env });
+        try {
+            assert.deepEqual(await l.vaultStatus(), { initialized: true, sealed: false });
+            assert.equal((await l.vaultLogin()).sealedRefusal, false);
+            await l.vaultSeal();
+            assert.deepEqual(await l.vaultStatus(), { initialized: true, sealed: true });
+            const login = await l.vaultLogin();
+            assert.equal(login.sealedRefusal, true);
+            assert.match(login.detail, /^HTTP 503 .*Vault is sealed/);
+            assert.equal(await l.vaultUnseal(), "dev Vault unsealed with the key it printed at start");
+            assert.equal(sealed, false);
+            assert.ok(seen.includes("PUT /v1/sys/seal root-token"));
+            const calls = fs.readFileSync(env.FAKE_LOG!, "utf8");
+            assert.match(calls, /kubectl --kubeconfig \S+ --request-timeout=20s -n vault logs vault-0/);
+            assert.ok(!calls.includes(KEY) && !calls.includes("root-token"), "no secret on a command line");
+        } finally {
+            l.close();
+            server.close();
         }
     });
 });

@@ -200,7 +200,8 @@ export class CliLab implements Lab {
     }
 
     async vaultStatus(): Promise<{ initialized: boolean; sealed: boolean }> {
-        // GET /v1/sys/seal-status answers unauthenticated, sealed or not (hashicorp/vault, http/sys_seal.go).
+        // GET /v1/sys/seal-status answers unauthenticated, sealed or not (hashicorp/vault http/sys_seal.go,
+        // handleSysSealStatus; read at a recent commit, not at the v1.21.1 tag).
         const res = await fetch(`${this.outputs.vaultAddress.replace(/\/+$/, "")}/v1/sys/seal-status`, { signal: AbortSignal.timeout(15_000) });
         const body = (await res.json()) as { initialized: boolean; sealed: boolean };
         return { initialized: body.initialized, sealed: body.sealed };
