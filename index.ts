@@ -16,6 +16,7 @@ import { loadFingerprint, findProjectDir } from "./components/fingerprint";
 import { ArgoCdRepoCreds, GiteaBootstrap } from "./components/platform/gitea";
 import { readSeedSource, seedPath } from "./components/platform/seed-source";
 import { ingressUrl as traefikUrl } from "./components/platform/ingress";
+import { appliedCommit as commitOf } from "./components/applied-commit";
 
 const cfg = loadConfig();
 // Before anything is registered: a sandbox that names prod stops here (LAB_I_MEAN_PROD=true, per
@@ -86,3 +87,5 @@ export const giteaAdminUser = gitea ? gitea.adminUser : "";
 export const giteaAdminPassword = pulumi.secret(gitea ? gitea.adminPassword : "");
 /** Apps whose sandbox repository stayed empty (no local clone). */
 export const giteaUnseeded = gitea ? gitea.unseeded : [];
+/** The git commit this program ran from (`-dirty`: uncommitted changes): what `npm run gate -- prod` compares. */
+export const appliedCommit = commitOf(projectDir);

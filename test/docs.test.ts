@@ -41,8 +41,9 @@ describe("documentation in the repository", () => {
         for (const s of ["## Layers", "## The join key", "## The stacks", "## The guard's three layers", "Live identity"]) assert.ok(text.includes(s), s);
     });
 
-    it("the runbooks: bring up and verify, seed, reach the services, add an app, add a sibling env, tear down", () => {
-        for (const f of ["bring-up-and-verify", "seed-a-sandbox", "reach-services", "add-an-app", "add-a-sibling-env", "tear-down"]) {
+    it("the runbooks: bring up and verify, seed, reach the services, add an app, add a sibling env, tear down, the drills and the cold start", () => {
+        for (const f of ["bring-up-and-verify", "seed-a-sandbox", "reach-services", "add-an-app", "add-a-sibling-env", "tear-down",
+            "drills", "drill-node-kill", "drill-vault-seal", "drill-db-restore", "drill-volume-restore", "cold-start"]) {
             assert.ok(fs.existsSync(path.join(ROOT, "docs", "runbooks", `${f}.md`)), f);
         }
     });

@@ -1,8 +1,11 @@
 // What a real first `pulumi up` needs, each case encoding an upstream behaviour read at the pinned
 // version (cited per test).
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { OFFLINE_APPLIED_COMMIT, parseApplied, readCommit } from "../components/applied-commit";
 import { parseConfig, isConfigError } from "../components/config";
 import { readStackConfig } from "../components/stack-config";
 import { clusterOfKubeconfig } from "../components/platform";
@@ -239,13 +242,37 @@ describe("credential rotation restarts what reads the credentials at start", () 
 });
 
 describe("stack outputs: what the operator reads after up", () => {
-    const expected = ["argoCdUrl", "backupFreshness", "giteaAdminPassword", "giteaAdminUser", "giteaOrg", "giteaUnseeded", "giteaUrl", "ingressUrl", "kubeconfig", "nodes", "postgresAdminPassword", "postgresAdminUser", "postgresEndpoint", "vaultAddress", "vaultRootToken"];
+    const expected = ["appliedCommit", "argoCdUrl", "backupFreshness", "giteaAdminPassword", "giteaAdminUser", "giteaOrg", "giteaUnseeded", "giteaUrl", "ingressUrl", "kubeconfig", "nodes", "postgresAdminPassword", "postgresAdminUser", "postgresEndpoint", "vaultAddress", "vaultRootToken"];
 
     it("exports the same names in every stack, secrets hidden in the plan", () => {
         for (const stack of STACKS) {
             const o = planOf(stack).outputs;
             assert.deepEqual(Object.keys(o).sort(), expected, stack);
             for (const k of ["kubeconfig", "postgresAdminPassword", "vaultRootToken", "giteaAdminPassword"]) assert.equal(o[k], "[secret]", `${stack} ${k}`);
+        }
+    });
+
+    it("appliedCommit: fixed in the offline plan (the golden plan does not change with every commit); under the engine the commit, -dirty when the tree is", () => {
+        for (const stack of STACKS) assert.equal(planOf(stack).outputs.appliedCommit, OFFLINE_APPLIED_COMMIT, stack);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "applied-commit-"));
+        try {
+            const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=t@t", "-c", "user.name=t", ...args], { cwd: dir, encoding: "utf8" }).trim();
+            assert.equal(readCommit(dir), "unknown");
+            git("init", "-q");
+            fs.writeFileSync(path.join(dir, "index.ts"), "1");
+            git("add", ".");
+            git("commit", "-qm", "one");
+            const head = git("rev-parse", "HEAD");
+            assert.equal(readCommit(dir), head);
+            // the drills' evidence trail is not a change to what is applied
+            fs.mkdirSync(path.join(dir, "drills", "evidence"), { recursive: true });
+            fs.writeFileSync(path.join(dir, "drills", "evidence", "sandbox-vms.jsonl"), "{}\n");
+            assert.equal(readCommit(dir), head);
+            fs.writeFileSync(path.join(dir, "new.ts"), "2");
+            assert.equal(readCommit(dir), `${head}-dirty`);
+            assert.deepEqual(parseApplied(`${head}-dirty`), { commit: head, dirty: true });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 
