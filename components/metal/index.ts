@@ -67,6 +67,7 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
                     images,
                     minioImage: cfg.backup ? undefined : cfg.versions.images.minio,
                     k3sToken: cfg.k3sToken,
+                    k3sUpgrade: cfg.k3sUpgrade,
                 }, { parent: this });
                 break;
             case "hosts":
@@ -79,6 +80,7 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
                     // prod backs up to GCS; a sandbox in hosts mode runs its own MinIO
                     minioImage: cfg.isProd || cfg.backup ? undefined : cfg.versions.images.minio,
                     k3sToken: cfg.k3sToken,
+                    k3sUpgrade: cfg.k3sUpgrade,
                 }, { parent: this });
                 break;
             default: {
