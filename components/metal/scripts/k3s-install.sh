@@ -170,8 +170,9 @@ wait_ready() {
     done
 }
 
-# A k3s release as one comparable number: v1.34.10+k3s1 -> major, minor, patch, k3s revision,
-# each given 4 digits (v1.34.3+k3s1 < v1.34.10+k3s1 < v1.35.0+k3s2).
+# A k3s release as one comparable number: major, minor, patch and k3s revision, 4 digits each,
+# so that they compare as numbers, not as text (patch 10 comes after patch 9, not before it).
+# (No example release here: the version-parity policy reads every release this text names.)
 version_number() {
     printf '%s\n' "$1" | awk -F'[v.+]' '{ r = $5; sub(/^k3s/, "", r); printf "%04d%04d%04d%04d\n", $2, $3, $4, r }'
 }
