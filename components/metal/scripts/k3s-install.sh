@@ -95,8 +95,7 @@ if [ "$K3S_ROLE" = agent ] && [ -z "$K3S_SERVER_URL" ]; then
     die "K3S_SERVER_URL is required for an agent (https://<server>:6443)"
 fi
 
-umask 077
-tmp=$(mktemp -d)
+tmp=$(mktemp -d) # mode 700
 trap 'rm -rf "$tmp"' EXIT
 
 token=""
@@ -111,7 +110,7 @@ fi
 kubeconfig="$K3S_CONFIG_DIR/k3s.yaml"
 if [ "$K3S_KUBECONFIG_STDIN" = 1 ]; then
     kubeconfig="$tmp/kubeconfig"
-    cat >"$kubeconfig"
+    (umask 077 && cat >"$kubeconfig")
     [ -s "$kubeconfig" ] || die "K3S_KUBECONFIG_STDIN=1 but no kubeconfig arrived on stdin after the token"
 fi
 
