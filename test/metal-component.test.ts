@@ -2,6 +2,8 @@
 // (Pulumi.yaml defaults merged with Pulumi.<stack>.yaml, through parseConfig): which command
 // resources it registers, with which inputs, and which depend on which.
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor, MockResourceArgs } from "@pulumi/pulumi/runtime/mocks";
 import { ConfigError, LabConfig, parseConfig } from "../components/config";
@@ -456,11 +458,15 @@ describe("metal component (mocks)", function () {
             assert.equal(stackConfig("sandbox-k3d").k3sUpgrade, undefined);
             assert.throws(() => parseConfig("sandbox-k3d", { ...rawConfig("sandbox-k3d"), "homelab:k3sUpgradeTo": K3S }), /k3d mode has no SSH hosts/);
         });
-        it("nothing in a sandbox's configuration reaches prod's decision (only Pulumi.prod.yaml can hold it)", () => {
-            for (const stack of ["sandbox-vms", "sandbox-k3d"]) {
-                assert.ok(!("homelab:k3sUpgradeTo" in rawConfig(stack)) || stack !== "prod");
-            }
-            assert.ok(!("homelab:k3sUpgradeTo" in rawConfig("prod")), "the committed prod stack approves no upgrade, and Pulumi.yaml (shared by all stacks) holds none");
+        it("only prod's own stack file can approve prod's upgrade: Pulumi.yaml (every stack's defaults) never holds the key", () => {
+            // A project-level value would reach prod as well as the sandboxes, so the approval must
+            // never live there; a sandbox's own stack file is not read for prod at all.
+            const project = fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8");
+            assert.doesNotMatch(project, /k3sUpgradeTo/);
+            assert.ok(!("homelab:k3sUpgradeTo" in rawConfig("prod")), "the committed prod stack approves no upgrade");
+            const sandboxApproves = { ...rawConfig("sandbox-vms"), "homelab:k3sUpgradeTo": K3S };
+            assert.equal(parseConfig("sandbox-vms", sandboxApproves).k3sUpgrade, K3S);
+            assert.equal(stackConfig("prod").k3sUpgrade, undefined);
         });
     });
 
