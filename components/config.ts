@@ -227,6 +227,13 @@ export interface LabConfig {
     sshPublicKeyFile: string;
     /** A fixed k3s join token (secret); otherwise the server's own token is read back. */
     k3sToken?: pulumi.Output<string>;
+    /**
+     * hosts and multipass: the version a host at another k3s version may be upgraded to (always
+     * versions.k3s), or undefined: such a host is refused, untouched (k3s-install.sh). Prod: only
+     * with homelab:k3sUpgradeTo in Pulumi.prod.yaml naming that version. A sandbox: always (a
+     * rehearsal, upgraded the same way: server first, then one agent at a time).
+     */
+    k3sUpgrade?: string;
     /** Prod edge: DNS zone and its Cloudflare zone id. */
     zone?: string;
     /** Prod: the internal DNS domain of the lab (names the guard treats as prod). */
@@ -291,6 +298,7 @@ const KEYS: Record<string, "project" | "stack"> = {
     sshUser: "stack",
     sshPublicKeyFile: "stack",
     k3sToken: "stack",
+    k3sUpgradeTo: "stack",
     zone: "stack",
     internalZone: "stack",
     cloudflareZoneId: "stack",
@@ -745,7 +753,7 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
             waitTimeoutSeconds: k.waitTimeoutSeconds === undefined ? 180 : r.int("k3d.waitTimeoutSeconds", k.waitTimeoutSeconds, 10, 3600),
             dockerRuntime: k.dockerRuntime === undefined ? "auto" : r.oneOf("k3d.dockerRuntime", k.dockerRuntime, DOCKER_RUNTIMES),
         };
-        for (const key of ["hosts", "vms", "dataHost", "sshUser", "k3sToken", "vmImage"]) forbid(key, "k3d mode has no SSH hosts");
+        for (const key of ["hosts", "vms", "dataHost", "sshUser", "k3sToken", "vmImage", "k3sUpgradeTo"]) forbid(key, "k3d mode has no SSH hosts");
     }
 
     if (mode !== "k3d") {
@@ -756,6 +764,15 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
         }
         if (present("sshUser")) cfg.sshUser = r.string("sshUser", values.sshUser, /^[a-z_][a-z0-9_-]*$/, "a Unix user name");
         if (present("k3sToken")) cfg.k3sToken = pulumi.secret(r.string("k3sToken", values.k3sToken));
+        // An upgrade approval names the version it approves: a later bump of versions.k3s is
+        // not approved by a stale key, it stops here until the operator updates or removes it.
+        if (present("k3sUpgradeTo")) {
+            const to = r.string("k3sUpgradeTo", values.k3sUpgradeTo, K3S_VERSION, "a k3s release such as v1.34.3+k3s1");
+            if (to !== versions.k3s) {
+                r.fail("k3sUpgradeTo", to, `the version the manifest pins, ${versions.k3s} (versions.k3s in Pulumi.yaml): an upgrade approval names the version it approves; set it to ${versions.k3s} to approve that upgrade, or remove it`);
+            }
+        }
+        cfg.k3sUpgrade = isProd ? (present("k3sUpgradeTo") ? versions.k3s : undefined) : versions.k3s;
     }
     if (present("sshPublicKeyFile")) cfg.sshPublicKeyFile = r.string("sshPublicKeyFile", values.sshPublicKeyFile);
 

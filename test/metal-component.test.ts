@@ -2,11 +2,13 @@
 // (Pulumi.yaml defaults merged with Pulumi.<stack>.yaml, through parseConfig): which command
 // resources it registers, with which inputs, and which depend on which.
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor, MockResourceArgs } from "@pulumi/pulumi/runtime/mocks";
-import { LabConfig } from "../components/config";
+import { ConfigError, LabConfig, parseConfig } from "../components/config";
 import { Metal } from "../components/metal";
-import { stackConfig } from "./metal-config";
+import { rawConfig, stackConfig } from "./metal-config";
 
 // Not in the typings, but exported: waits until every registration RPC has been answered.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -182,7 +184,7 @@ describe("metal component (mocks)", function () {
             assert.equal(unwrap(raw.connection).host, "192.168.64.11");
             assert.equal(unwrap(raw.connection).user, "ubuntu");
             assert.equal(unwrap(raw.connection).privateKey, undefined, "no private key: the ssh-agent authenticates");
-            assert.match(raw.create, /^sudo -n env K3S_DISABLE='local-storage' K3S_PRINT_TOKEN='1' K3S_ROLE='server' K3S_TOKEN_STDIN='0' K3S_VERSION='v1\.34\.3\+k3s1' NODE_IP='192\.168\.64\.11' NODE_NAME='pi1' bash -c '#!\/usr\/bin\/env bash/);
+            assert.match(raw.create, /^sudo -n env K3S_DISABLE='local-storage' K3S_PRINT_TOKEN='1' K3S_ROLE='server' K3S_TOKEN_STDIN='0' K3S_UPGRADE='v1\.34\.3\+k3s1' K3S_VERSION='v1\.34\.3\+k3s1' NODE_IP='192\.168\.64\.11' NODE_NAME='pi1' bash -c '#!\/usr\/bin\/env bash/);
             assert.equal(raw.update, raw.create, "an update re-runs the idempotent install");
             assert.equal(raw.delete, undefined, "destroying the stack never uninstalls k3s");
             assert.ok(server.secretOutputs.includes("stdout"));
@@ -207,19 +209,24 @@ describe("metal component (mocks)", function () {
             for (const c of remote) assert.ok(unwrap((c.raw as any).connection).hostKey, `${c.name} has a hostKey`);
         });
 
-        it("installs the two agents in parallel, each depending on the server only", () => {
-            for (const [agent, other] of [["pi2", "pi3"], ["pi3", "pi2"]]) {
+        // A sandbox is a rehearsal: it upgrades freely, the way prod does once asked (server
+        // first, then one agent at a time; k3s docs, docs.k3s.io/upgrades/manual: "upgrade server
+        // nodes first one at a time, then any agent nodes"), so its agents install one at a time.
+        it("upgrades freely (a rehearsal): K3S_UPGRADE on every k3s command, the agents one at a time after the server", () => {
+            for (const vm of ["pi1", "pi2", "pi3"]) {
+                assert.match((b.get(`metal-vms-hosts-k3s-${vm}`).raw as any).create, new RegExp(`K3S_UPGRADE='${K3S.replace(/[.+]/g, "\\$&")}'`));
+            }
+            const k3sDeps = (vm: string) => b.commandDeps(`metal-vms-hosts-k3s-${vm}`).filter((d) => d.includes("-k3s-") || d.includes("kubeconfig"));
+            assert.deepEqual(k3sDeps("pi2"), ["metal-vms-hosts-k3s-pi1", "metal-vms-hosts-kubeconfig"]);
+            assert.deepEqual(k3sDeps("pi3"), ["metal-vms-hosts-k3s-pi1", "metal-vms-hosts-k3s-pi2", "metal-vms-hosts-kubeconfig"], "pi3 waits for pi2");
+            for (const agent of ["pi2", "pi3"]) {
                 const name = `metal-vms-hosts-k3s-${agent}`;
-                const deps = b.commandDeps(name);
-                assert.ok(deps.includes("metal-vms-hosts-k3s-pi1"), `${name} depends on the server install`);
-                assert.deepEqual(deps.filter((d) => d.includes("-k3s-")), ["metal-vms-hosts-k3s-pi1"], `${name}: no other k3s install`);
-                assert.ok(!deps.includes(`metal-vms-hosts-k3s-${other}`) && !deps.includes(`metal-vms-vm-${other}`), `${name} must not wait for ${other}`);
                 const raw = b.get(name).raw as any;
                 assert.equal(unwrap(raw.connection).host, VM_ADDRESSES[agent]);
-                assert.match(raw.create, /K3S_ROLE='agent' K3S_SERVER_URL='https:\/\/192\.168\.64\.11:6443' K3S_TOKEN_STDIN='1'/);
-                assert.ok(isSecretInput(raw.stdin), "the join token reaches the agent through a secret stdin");
-                assert.equal(unwrap(raw.stdin), "K10mock::server:token\n");
-                assert.ok(!raw.create.includes("K10mock"), "the token is never on the command line");
+                assert.match(raw.create, /K3S_KUBECONFIG_STDIN='1' K3S_ROLE='agent' K3S_SERVER_URL='https:\/\/192\.168\.64\.11:6443' K3S_TOKEN_STDIN='1'/);
+                assert.ok(isSecretInput(raw.stdin), "the join token and the kubeconfig reach the agent through a secret stdin");
+                assert.equal(unwrap(raw.stdin), "K10mock::server:token\napiVersion: v1\nclusters: []\n", "the token line, then the admin kubeconfig (to cordon and drain)");
+                assert.ok(!raw.create.includes("K10mock") && !raw.create.includes("apiVersion"), "no secret on the command line");
             }
         });
 
@@ -272,11 +279,12 @@ describe("metal component (mocks)", function () {
             for (const vm of ["pi1", "pi2", "pi3"]) {
                 const raw = b.get(`metal-vms-hosts-k3s-${vm}`).raw as any;
                 assert.ok(isSecretInput(raw.stdin));
-                assert.equal(unwrap(raw.stdin), "fixed-join-token\n");
+                // agents: the token line, then the kubeconfig (a sandbox may upgrade)
+                assert.ok(unwrap(raw.stdin).startsWith("fixed-join-token\n"));
                 assert.match(raw.create, /K3S_TOKEN_STDIN='1'/);
             }
             assert.ok(!JSON.stringify(b.recs.map((r) => (r.raw as any).create ?? "")).includes("fixed-join-token"));
-            assert.deepEqual(b.commandDeps("metal-vms-hosts-k3s-pi3").filter((d) => d.includes("-k3s-")), ["metal-vms-hosts-k3s-pi1"]);
+            assert.deepEqual(b.commandDeps("metal-vms-hosts-k3s-pi3").filter((d) => d.includes("-k3s-")), ["metal-vms-hosts-k3s-pi1", "metal-vms-hosts-k3s-pi2"]);
         });
     });
 
@@ -396,10 +404,68 @@ describe("metal component (mocks)", function () {
             }
         });
 
+        it("verifies k3s without changing it: no K3S_UPGRADE, the agents in parallel with the token only", () => {
+            for (const vm of ["pi1", "pi2", "pi3"]) {
+                const create = (b.get(`metal-hosts-k3s-${vm}`).raw as any).create as string;
+                assert.doesNotMatch(create.split(" bash -c ")[0], /K3S_UPGRADE|K3S_KUBECONFIG_STDIN/);
+            }
+            for (const vm of ["pi2", "pi3"]) assert.equal(unwrap((b.get(`metal-hosts-k3s-${vm}`).raw as any).stdin), "K10mock::server:token\n");
+        });
+
+        it("with homelab:k3sUpgradeTo, only the k3s commands change, by the upgrade marker: the preview shows them as updates", async () => {
+            const approved = await build("prod", (cfg) => {
+                const raw = { ...rawConfig("prod"), "homelab:k3sUpgradeTo": K3S };
+                cfg.k3sUpgrade = parseConfig("prod", raw).k3sUpgrade;
+            });
+            const inputs = (x: Built, name: string) => {
+                const { stdin, ...rest } = x.get(name).raw as any;
+                return { ...rest, stdin: unwrap(stdin) };
+            };
+            const changed = b.commands().map((c) => c.name)
+                .filter((n) => JSON.stringify(inputs(b, n)) !== JSON.stringify(inputs(approved, n))).sort();
+            assert.deepEqual(changed, ["metal-hosts-k3s-pi1", "metal-hosts-k3s-pi2", "metal-hosts-k3s-pi3"]);
+            assert.equal((approved.get("metal-hosts-k3s-pi1").raw as any).create,
+                (b.get("metal-hosts-k3s-pi1").raw as any).create.replace(`K3S_TOKEN_STDIN='0' `, `K3S_TOKEN_STDIN='0' K3S_UPGRADE='${K3S}' `));
+            for (const vm of ["pi2", "pi3"]) {
+                assert.equal((approved.get(`metal-hosts-k3s-${vm}`).raw as any).create,
+                    (b.get(`metal-hosts-k3s-${vm}`).raw as any).create
+                        .replace("env K3S_ROLE=", "env K3S_KUBECONFIG_STDIN='1' K3S_ROLE=")
+                        .replace(`K3S_TOKEN_STDIN='1' `, `K3S_TOKEN_STDIN='1' K3S_UPGRADE='${K3S}' `));
+            }
+            assert.deepEqual(approved.commandDeps("metal-hosts-k3s-pi2"), ["metal-hosts-k3s-pi1", "metal-hosts-kubeconfig"]);
+            assert.deepEqual(approved.commandDeps("metal-hosts-k3s-pi3"), ["metal-hosts-k3s-pi1", "metal-hosts-k3s-pi2", "metal-hosts-kubeconfig"], "one agent at a time");
+        });
+
         it("exposes the prod data host's endpoints", () => {
             assert.equal(b.outputs.postgres.host, "192.168.1.202");
             assert.equal(b.outputs.gitea.url, "http://192.168.1.202:3000");
             assert.deepEqual(b.outputs.nodes.map((n) => n.address), ["192.168.1.201", "192.168.1.202", "192.168.1.203"]);
+        });
+    });
+
+    describe("homelab:k3sUpgradeTo (config.ts)", () => {
+        const K3S_NEXT = "v1.35.0+k3s1";
+        it("prod: no upgrade unless the stack file names the pinned version; a stale or foreign version is refused", () => {
+            assert.equal(stackConfig("prod").k3sUpgrade, undefined);
+            assert.equal(parseConfig("prod", { ...rawConfig("prod"), "homelab:k3sUpgradeTo": K3S }).k3sUpgrade, K3S);
+            assert.throws(() => parseConfig("prod", { ...rawConfig("prod"), "homelab:k3sUpgradeTo": K3S_NEXT }),
+                (e: Error) => e instanceof ConfigError && /homelab:k3sUpgradeTo/.test(e.message) && e.message.includes(K3S_NEXT) && e.message.includes(`the version the manifest pins, ${K3S}`));
+            assert.throws(() => parseConfig("prod", { ...rawConfig("prod"), "homelab:k3sUpgradeTo": "true" }), /a k3s release such as v1\.34\.3\+k3s1/);
+        });
+        it("a sandbox on hosts upgrades freely; k3d has no hosts to upgrade", () => {
+            assert.equal(stackConfig("sandbox-vms").k3sUpgrade, K3S);
+            assert.equal(stackConfig("sandbox-k3d").k3sUpgrade, undefined);
+            assert.throws(() => parseConfig("sandbox-k3d", { ...rawConfig("sandbox-k3d"), "homelab:k3sUpgradeTo": K3S }), /k3d mode has no SSH hosts/);
+        });
+        it("only prod's own stack file can approve prod's upgrade: Pulumi.yaml (every stack's defaults) never holds the key", () => {
+            // A project-level value would reach prod as well as the sandboxes, so the approval must
+            // never live there; a sandbox's own stack file is not read for prod at all.
+            const project = fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8");
+            assert.doesNotMatch(project, /k3sUpgradeTo/);
+            assert.ok(!("homelab:k3sUpgradeTo" in rawConfig("prod")), "the committed prod stack approves no upgrade");
+            const sandboxApproves = { ...rawConfig("sandbox-vms"), "homelab:k3sUpgradeTo": K3S };
+            assert.equal(parseConfig("sandbox-vms", sandboxApproves).k3sUpgrade, K3S);
+            assert.equal(stackConfig("prod").k3sUpgrade, undefined);
         });
     });
 

@@ -403,7 +403,17 @@ describe("metal host-side scripts (fake tools)", function () {
             sb.activate("k3s");
             fs.mkdirSync(sb.path("var-lib-rancher-k3s", "server"), { recursive: true });
             fs.writeFileSync(sb.path("var-lib-rancher-k3s", "server", "node-token"), "K10existing::server:secret\n");
+            // the admin kubeconfig k3s writes on a server, and its node (named by the host's hostname)
+            fs.mkdirSync(sb.path("etc-rancher-k3s"), { recursive: true });
+            fs.writeFileSync(sb.path("etc-rancher-k3s", "k3s.yaml"), "apiVersion: v1\nkind: Config\n");
+            addNode("pi1", "192.168.64.11");
         };
+        /** A Kubernetes node the fake `k3s kubectl` knows, with its InternalIP. */
+        const addNode = (name: string, ip: string) => {
+            fs.mkdirSync(sb.path("state", "nodes"), { recursive: true });
+            fs.writeFileSync(sb.path("state", "nodes", name), ip);
+        };
+        const upgrade = { K3S_UPGRADE: K3S, K3S_POLL_INTERVAL: "1" };
 
         it("installs a fresh server with the installer of the pinned release and prints its token", () => {
             const r = ok(sb.run("k3s-install.sh", server()));
@@ -472,7 +482,7 @@ describe("metal host-side scripts (fake tools)", function () {
 
         it("warns the same way after an upgrade, which keeps the host's own flags", () => {
             seedServer(OLD_K3S, true);
-            const r = ok(sb.run("k3s-install.sh", { ...server(), K3S_DISABLE: "traefik local-storage" }));
+            const r = ok(sb.run("k3s-install.sh", { ...server(), ...upgrade, K3S_DISABLE: "traefik local-storage" }));
             assert.match(r.stderr, /done: upgraded \(v1\.33\.5\+k3s1 -> v1\.34\.3\+k3s1; not applied: disable local-storage/);
         });
 
@@ -500,9 +510,9 @@ describe("metal host-side scripts (fake tools)", function () {
             assert.match(r.stderr, /done: unchanged \(v1\.34\.3\+k3s1\)/);
         });
 
-        it("upgrades a host at an older version: verified binary, one restart; then unchanged", () => {
+        it("upgrades a host at an older version when asked: verified binary, one restart; then unchanged", () => {
             seedServer(OLD_K3S, true);
-            const r = ok(sb.run("k3s-install.sh", server()));
+            const r = ok(sb.run("k3s-install.sh", { ...server(), ...upgrade }));
             const urls = called(r, "curl").map((c) => c.split(" ").pop());
             assert.deepEqual(urls, [
                 "https://github.com/k3s-io/k3s/releases/download/v1.34.3%2Bk3s1/k3s-arm64",
@@ -519,15 +529,164 @@ describe("metal host-side scripts (fake tools)", function () {
 
         it("refuses a binary whose checksum does not match, and keeps the old one", () => {
             seedServer(OLD_K3S);
-            const r = fails(sb.run("k3s-install.sh", { ...server(), FAKE_BAD_CHECKSUM: "1" }), "checksum mismatch");
+            const r = fails(sb.run("k3s-install.sh", { ...server(), ...upgrade, FAKE_BAD_CHECKSUM: "1" }), "checksum mismatch", "nothing was changed");
             assert.deepEqual(called(r, "systemctl restart"), []);
+            assert.deepEqual(called(r, "k3s kubectl").filter((c) => / (cordon|drain) /.test(c)), [], "not even cordoned");
             assert.match(fs.readFileSync(sb.path("state", "bin", "k3s"), "utf8"), /v1\.33\.5\+k3s1/);
         });
 
-        it("refuses to downgrade a host at a newer version", () => {
+        it("refuses to downgrade a host at a newer version, even with the upgrade requested", () => {
             seedServer("v1.35.0+k3s1");
             const r = fails(sb.run("k3s-install.sh", server()), "newer than the pinned v1.34.3+k3s1", "does not support downgrades");
             assert.deepEqual(installs(r), []);
+            const asked = fails(sb.run("k3s-install.sh", { ...server(), ...upgrade }), "k3s v1.35.0+k3s1 on pi1 is newer than the pinned v1.34.3+k3s1", "nothing was changed");
+            assert.deepEqual(installs(asked), []);
+            assert.deepEqual(asked.calls.filter((c) => /^systemctl (restart|stop|start)|^k3s kubectl .* (cordon|drain) /.test(c)), []);
+        });
+
+        // Releases compare by number, field by field (k3s-io/k3s-ansible 1.2.2
+        // roles/k3s_upgrade/tasks/main.yml compares with Ansible's version test the same way):
+        // as text, v1.34.10+k3s1 would sort before v1.34.3+k3s1.
+        for (const [installed, pinned, verdict] of [
+            ["v1.34.3+k3s1", "v1.34.10+k3s1", "upgrade"],
+            ["v1.34.10+k3s1", "v1.34.3+k3s1", "downgrade"],
+            ["v1.34.10+k3s1", "v1.35.0+k3s2", "upgrade"],
+            ["v1.35.0+k3s2", "v1.35.0+k3s1", "downgrade"],
+            ["v1.35.0+k3s1", "v1.35.0+k3s2", "upgrade"],
+            ["v1.35.0+k3s2", "v1.34.10+k3s1", "downgrade"],
+        ] as const) {
+            it(`${installed} -> pinned ${pinned}: ${verdict === "upgrade" ? "an upgrade" : "a downgrade, refused"}`, () => {
+                seedServer(installed);
+                const r = sb.run("k3s-install.sh", { ...server(), K3S_VERSION: pinned, K3S_UPGRADE: pinned, K3S_POLL_INTERVAL: "1" });
+                if (verdict === "upgrade") {
+                    ok(r);
+                    assert.match(r.stderr, new RegExp(`done: upgraded \\(${installed.replace(/[.+]/g, "\\$&")} -> ${pinned.replace(/[.+]/g, "\\$&")}\\)`));
+                } else {
+                    fails(r, `k3s ${installed} on pi1 is newer than the pinned ${pinned}`, "does not support downgrades");
+                    assert.deepEqual(installs(r), []);
+                }
+            });
+        }
+
+        it("prod's default: a host at another version is left untouched, and the run fails naming the host, both versions and how to upgrade", () => {
+            seedServer(OLD_K3S, true);
+            const r = fails(sb.run("k3s-install.sh", server()),
+                "[k3s pi1] ERROR: k3s on pi1 is v1.33.5+k3s1, but the manifest (versions.k3s in Pulumi.yaml) pins v1.34.3+k3s1; nothing was changed",
+                "To upgrade (the server first, then one agent at a time, each cordoned, drained and waited for until Ready): pulumi config set homelab:k3sUpgradeTo v1.34.3+k3s1",
+                "pulumi preview shows K3S_UPGRADE", "Or pin v1.33.5+k3s1 in versions.k3s");
+            assert.deepEqual(installs(r), [], "nothing downloaded");
+            assert.deepEqual(r.calls.filter((c) => /^systemctl (restart|start|stop)/.test(c)), [], "no restart");
+            assert.deepEqual(r.calls.filter((c) => c.startsWith("k3s kubectl")), [], "not cordoned");
+            assert.match(fs.readFileSync(sb.path("state", "bin", "k3s"), "utf8"), /v1\.33\.5\+k3s1/, "the binary is the host's");
+            assert.equal(r.stdout, "", "no token printed: the command failed");
+        });
+
+        it("with the upgrade requested, a server: checksum first, then cordon, drain, binary, restart, Ready, uncordon, in that order", () => {
+            seedServer(OLD_K3S, true);
+            const r = ok(sb.run("k3s-install.sh", { ...server(), ...upgrade }));
+            const steps = r.calls.filter((c) => /^curl |^systemctl restart|^k3s kubectl .*(cordon|drain|get node )/.test(c))
+                .map((c) => c.startsWith("curl ") ? `curl ${c.split(" ").pop()}` : c.replace(/^k3s kubectl --kubeconfig \S+ /, "kubectl ").replace(/ -o .*$/, ""));
+            assert.deepEqual(steps, [
+                "curl https://github.com/k3s-io/k3s/releases/download/v1.34.3%2Bk3s1/k3s-arm64",
+                "curl https://github.com/k3s-io/k3s/releases/download/v1.34.3%2Bk3s1/sha256sum-arm64.txt",
+                "kubectl cordon pi1",
+                "kubectl drain pi1 --ignore-daemonsets --delete-emptydir-data --timeout=300s",
+                "systemctl restart k3s",
+                "kubectl get node pi1",
+                "kubectl uncordon pi1",
+            ]);
+            assert.ok(r.calls.some((c) => c.startsWith(`k3s kubectl --kubeconfig ${sb.path("etc-rancher-k3s", "k3s.yaml")} cordon`)), "the server's own admin kubeconfig");
+            assert.equal(fs.existsSync(sb.path("state", "nodes", "pi1.cordoned")), false, "uncordoned");
+            assert.match(r.stderr, /\[k3s pi1\] upgrade requested: k3s v1\.33\.5\+k3s1 -> v1\.34\.3\+k3s1, unit k3s/);
+            assert.match(r.stderr, /waiting up to 5s for node pi1 to be Ready at v1\.34\.3\+k3s1/);
+            assert.equal(r.stdout, "K10existing::server:secret\n");
+        });
+
+        // Ansible roles name the agent's unit k3s-node: k3s-io/k3s-ansible b740fc2 (Dec 2021),
+        // roles/k3s/agent/tasks/main.yml ("dest: {{ systemd_dir }}/k3s-node.service", "name:
+        // k3s-node"), renamed k3s-agent in b307aeb; get.k3s.io and k3s-ansible 1.2.2
+        // (roles/k3s_upgrade/tasks/main.yml) name it k3s-agent.
+        const seedAgent = (version: string, unit: string, node = "pi2") => {
+            sb.installK3s(version);
+            sb.activate(unit);
+            addNode(node, "192.168.64.12");
+            addNode("pi3", "192.168.64.13");
+        };
+        const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: default\n  user:\n    client-key-data: ADMINKEY\n";
+        const token = "K10abc::server:topsecret";
+
+        it("with the upgrade requested, an agent installed by Ansible (k3s-node): its unit restarted, its node found by address, drained with the kubeconfig from stdin", () => {
+            seedAgent(OLD_K3S, "k3s-node", "raspberrypi2");
+            const r = ok(sb.run("k3s-install.sh", { ...agent(), ...upgrade, K3S_KUBECONFIG_STDIN: "1" }, `${token}\n${KUBECONFIG}`));
+            assert.deepEqual(called(r, "systemctl restart"), ["systemctl restart k3s-node"], "the host's own unit, not a new k3s-agent");
+            assert.equal(fs.existsSync(sb.path("state", "systemd", "k3s-agent")), false, "no second agent unit");
+            const kubectl = called(r, "k3s kubectl").map((c) => c.replace(/ -o .*$/, ""));
+            const kc = kubectl[0].split(" ")[3];
+            assert.match(kc, /\/kubeconfig$/);
+            assert.deepEqual(kubectl.map((c) => c.replace(`--kubeconfig ${kc} `, "")), [
+                "k3s kubectl get nodes",
+                "k3s kubectl cordon raspberrypi2",
+                "k3s kubectl drain raspberrypi2 --ignore-daemonsets --delete-emptydir-data --timeout=300s",
+                "k3s kubectl get node raspberrypi2",
+                "k3s kubectl uncordon raspberrypi2",
+            ]);
+            assert.equal(fs.existsSync(kc), false, "the kubeconfig is removed on exit");
+            assert.ok(!r.stdout.includes("ADMINKEY") && !r.stderr.includes("ADMINKEY") && !r.stderr.includes("topsecret"));
+            assert.match(r.stderr, /upgrade requested: k3s v1\.33\.5\+k3s1 -> v1\.34\.3\+k3s1, unit k3s-node/);
+            assert.match(r.stderr, /\[k3s pi2\] done: upgraded/);
+            assert.deepEqual(called(r, "installer"), [], "the unit and its flags stay the host's");
+        });
+
+        it("finds an agent's k3s-node unit that is installed but stopped, and starts that one", () => {
+            sb.installK3s(K3S);
+            fs.mkdirSync(sb.path("state", "units"), { recursive: true });
+            fs.writeFileSync(sb.path("state", "units", "k3s-node.service"), "");
+            const r = ok(sb.run("k3s-install.sh", agent(), `${token}\n`));
+            assert.deepEqual(r.calls.filter((c) => /^systemctl (start|restart)/.test(c)), ["systemctl start k3s-node"]);
+            assert.match(r.stderr, /done: unchanged/);
+        });
+
+        it("an agent at another version without the upgrade requested: untouched, the message names it", () => {
+            seedAgent(OLD_K3S, "k3s-node");
+            const r = fails(sb.run("k3s-install.sh", agent(), `${token}\n`), "[k3s pi2] ERROR: k3s on pi2 is v1.33.5+k3s1, but the manifest (versions.k3s in Pulumi.yaml) pins v1.34.3+k3s1; nothing was changed");
+            assert.deepEqual(r.calls.filter((c) => /^systemctl (restart|start|stop)|^k3s kubectl|^curl /.test(c)), []);
+        });
+
+        it("a drain that does not finish: the node is uncordoned, k3s left as it was", () => {
+            seedAgent(OLD_K3S, "k3s-agent");
+            const r = fails(sb.run("k3s-install.sh", { ...agent(), ...upgrade, K3S_KUBECONFIG_STDIN: "1", FAKE_FAIL: "kubectl:drain" }, `${token}\n${KUBECONFIG}`),
+                "'kubectl drain pi2' did not finish within 300s", "the node was uncordoned and k3s left at v1.33.5+k3s1");
+            assert.deepEqual(called(r, "systemctl restart"), []);
+            assert.ok(r.calls.some((c) => / uncordon pi2$/.test(c)));
+            assert.equal(fs.existsSync(sb.path("state", "nodes", "pi2.cordoned")), false);
+            assert.match(fs.readFileSync(sb.path("state", "bin", "k3s"), "utf8"), /v1\.33\.5\+k3s1/);
+        });
+
+        it("a node that does not come back Ready: a bounded wait with progress lines, the node left cordoned, the message says how to uncordon", () => {
+            seedAgent(OLD_K3S, "k3s-agent");
+            fs.writeFileSync(sb.path("state", "nodes", "pi2.not-ready"), "");
+            const r = fails(sb.run("k3s-install.sh", { ...agent(), ...upgrade, K3S_KUBECONFIG_STDIN: "1", K3S_READY_TIMEOUT: "6" }, `${token}\n${KUBECONFIG}`),
+                "node pi2 is not Ready at v1.34.3+k3s1 after 6s (last seen: 'False v1.34.3+k3s1'); it stays cordoned", "k3s kubectl uncordon pi2");
+            assert.match(r.stderr, /still waiting for node pi2 to be Ready at v1\.34\.3\+k3s1 \(\d+s of 6s/);
+            assert.equal(fs.existsSync(sb.path("state", "nodes", "pi2.cordoned")), true);
+            assert.ok(!r.calls.some((c) => / uncordon /.test(c)));
+        });
+
+        it("refuses an upgrade when no node has the host's address, before touching anything", () => {
+            sb.installK3s(OLD_K3S);
+            sb.activate("k3s-agent");
+            addNode("pi3", "192.168.64.13");
+            const r = fails(sb.run("k3s-install.sh", { ...agent(), ...upgrade, K3S_KUBECONFIG_STDIN: "1" }, `${token}\n${KUBECONFIG}`),
+                "no Kubernetes node has the InternalIP 192.168.64.12 (nodes: pi3 192.168.64.13 ); nothing was changed");
+            assert.deepEqual(r.calls.filter((c) => /^systemctl restart| cordon | drain /.test(c)), []);
+        });
+
+        it("refuses an upgrade request for another version than the pinned one, and an agent upgrade without a kubeconfig", () => {
+            seedAgent(OLD_K3S, "k3s-agent");
+            fails(sb.run("k3s-install.sh", { ...agent(), K3S_UPGRADE: "v1.35.0+k3s1" }, `${token}\n`), "K3S_UPGRADE 'v1.35.0+k3s1' requests an upgrade to another version than the pinned v1.34.3+k3s1");
+            fails(sb.run("k3s-install.sh", { ...agent(), ...upgrade, K3S_KUBECONFIG_STDIN: "1" }, `${token}\n`), "no kubeconfig arrived on stdin after the token");
+            const r = fails(sb.run("k3s-install.sh", { ...agent(), ...upgrade }, `${token}\n`), "no kubeconfig at", "nothing was changed");
+            assert.deepEqual(called(r, "systemctl restart"), []);
         });
 
         it("joins a fresh agent with the token from stdin, which never reaches the output", () => {

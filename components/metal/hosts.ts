@@ -1,6 +1,6 @@
 // hosts mode (prod, and sandbox-vms once its VMs exist: one code path for both): over SSH,
 // install or verify k3s at the pinned version (server first, then the agents in parallel
-// with the join token), read the kubeconfig back with the server address rewritten, and run
+// with the join token; one agent at a time when an upgrade is requested, see k3sUpgrade), read the kubeconfig back with the server address rewritten, and run
 // Postgres and Gitea with docker compose on the data host.
 //
 // SSH: no private key in the configuration. The command provider authenticates with the
@@ -62,6 +62,14 @@ export interface K3sHostsArgs {
     existingData?: { postgresAdminPassword?: pulumi.Input<string> };
     /** The data host's compose project, where it is not the program's own. */
     composeProject?: string;
+    /**
+     * The version a host at another k3s version may be upgraded to (config.ts decides: prod only
+     * with homelab:k3sUpgradeTo, a sandbox always); it must be k3sVersion. Absent: such a host is
+     * refused, untouched. Present: the commands carry K3S_UPGRADE (so the preview shows an
+     * update), the agents run one at a time after the server, each with the admin kubeconfig on
+     * stdin to cordon and drain itself.
+     */
+    k3sUpgrade?: string;
 }
 
 export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
@@ -87,6 +95,10 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
         if (!dataHost) {
             throw new Error(`K3sHosts ${name}: dataHost ${JSON.stringify(args.dataHost)} is not one of the hosts (${args.hosts.map((h) => h.name).join(", ")})`);
         }
+        if (args.k3sUpgrade !== undefined && args.k3sUpgrade !== args.k3sVersion) {
+            throw new Error(`K3sHosts ${name}: k3sUpgrade ${args.k3sUpgrade} is not the pinned k3s version ${args.k3sVersion}`);
+        }
+        const upgrade: Record<string, string> = args.k3sUpgrade !== undefined ? { K3S_UPGRADE: args.k3sUpgrade } : {};
         const sudo = args.sshUser !== "root";
         const connection = (h: HostTarget): command.types.input.remote.ConnectionArgs => ({
             host: h.address,
@@ -112,6 +124,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
             K3S_PRINT_TOKEN: "1",
             K3S_TOKEN_STDIN: token ? "1" : "0",
             K3S_DISABLE: (args.k3sDisable ?? K3S_DISABLE_WITH_LONGHORN).join(" "),
+            ...upgrade,
         }, { sudo });
         // stdout is the node token: secret, not logged (progress is on stderr).
         this.server = new command.remote.Command(`${name}-k3s-${server.name}`, {
@@ -123,28 +136,6 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
             logging: "stderr",
             addPreviousOutputInEnv: false,
         }, { parent: this, additionalSecretOutputs: ["stdout"] });
-
-        // Agents: in parallel, each depending on the server only; the token goes through stdin.
-        const joinToken = token ?? pulumi.secret(this.server.stdout.apply((s) => `${(s ?? "").trim()}\n`));
-        this.agents = {};
-        for (const agent of args.hosts.filter((h) => h.role === "agent")) {
-            const agentCmd = remoteScriptCommand("k3s-install.sh", {
-                K3S_VERSION: args.k3sVersion,
-                K3S_ROLE: "agent",
-                NODE_NAME: agent.name,
-                NODE_IP: agent.address,
-                K3S_SERVER_URL: pulumi.interpolate`https://${server.address}:6443`,
-                K3S_TOKEN_STDIN: "1",
-            }, { sudo });
-            this.agents[agent.name] = new command.remote.Command(`${name}-k3s-${agent.name}`, {
-                connection: connection(agent),
-                triggers: target(agent),
-                create: agentCmd,
-                update: agentCmd,
-                stdin: joinToken,
-                addPreviousOutputInEnv: false,
-            }, { parent: this, dependsOn: [this.server] });
-        }
 
         const kubeconfigCmd = remoteScriptCommand("k3s-kubeconfig.sh", {
             SERVER_ADDRESS: server.address,
@@ -158,6 +149,40 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
             logging: "none",
             addPreviousOutputInEnv: false,
         }, { parent: this, dependsOn: [this.server], additionalSecretOutputs: ["stdout"] });
+
+        // Agents: the token goes through stdin. Without an upgrade requested, in parallel, each
+        // depending on the server only. With one: one at a time after the server (k3s docs,
+        // docs.k3s.io/upgrades/manual: servers first, then agents), each with the admin
+        // kubeconfig after the token on stdin, to cordon, drain and uncordon its own node.
+        const joinToken = token ?? pulumi.secret(this.server.stdout.apply((s) => `${(s ?? "").trim()}\n`));
+        const agentStdin = args.k3sUpgrade === undefined
+            ? joinToken
+            : pulumi.secret(pulumi.all([joinToken, kubeconfig.stdout]).apply(([t, k]) => `${t}${(k ?? "").trim()}\n`));
+        this.agents = {};
+        let previous: command.remote.Command | undefined;
+        for (const agent of args.hosts.filter((h) => h.role === "agent")) {
+            const agentCmd = remoteScriptCommand("k3s-install.sh", {
+                K3S_VERSION: args.k3sVersion,
+                K3S_ROLE: "agent",
+                NODE_NAME: agent.name,
+                NODE_IP: agent.address,
+                K3S_SERVER_URL: pulumi.interpolate`https://${server.address}:6443`,
+                K3S_TOKEN_STDIN: "1",
+                ...(args.k3sUpgrade !== undefined ? { ...upgrade, K3S_KUBECONFIG_STDIN: "1" } : {}),
+            }, { sudo });
+            this.agents[agent.name] = new command.remote.Command(`${name}-k3s-${agent.name}`, {
+                connection: connection(agent),
+                triggers: target(agent),
+                create: agentCmd,
+                update: agentCmd,
+                stdin: agentStdin,
+                addPreviousOutputInEnv: false,
+            }, {
+                parent: this,
+                dependsOn: args.k3sUpgrade === undefined ? [this.server] : [this.server, kubeconfig, ...(previous ? [previous] : [])],
+            });
+            if (args.k3sUpgrade !== undefined) previous = this.agents[agent.name];
+        }
 
         // The data host: Postgres and Gitea in docker compose, beside (not inside) k3s; or, where
         // they already run (prod), used as they are: no compose command touches them.

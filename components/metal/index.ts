@@ -67,6 +67,7 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
                     images,
                     minioImage: cfg.backup ? undefined : cfg.versions.images.minio,
                     k3sToken: cfg.k3sToken,
+                    k3sUpgrade: cfg.k3sUpgrade,
                 }, { parent: this });
                 break;
             case "hosts":
@@ -81,6 +82,7 @@ export class Metal extends pulumi.ComponentResource implements MetalOutputs {
                     k3sToken: cfg.k3sToken,
                     existingData: cfg.existing?.dataHost ? { postgresAdminPassword: cfg.postgresAdminPassword } : undefined,
                     composeProject: cfg.existing?.dataHost?.composeProject,
+                    k3sUpgrade: cfg.k3sUpgrade,
                 }, { parent: this });
                 break;
             default: {

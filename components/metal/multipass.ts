@@ -23,6 +23,8 @@ export interface MultipassVmsArgs {
     /** The sandbox's own backup target (MinIO in the data host's compose project). */
     minioImage?: string;
     k3sToken?: pulumi.Input<string>;
+    /** The version a VM at another k3s version may be upgraded to (K3sHostsArgs.k3sUpgrade). */
+    k3sUpgrade?: string;
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -109,6 +111,7 @@ export class MultipassVms extends pulumi.ComponentResource implements MetalOutpu
             images: args.images,
             minioImage: args.minioImage,
             k3sToken: args.k3sToken,
+            k3sUpgrade: args.k3sUpgrade,
         }, { parent: this });
 
         this.kubeconfig = this.hosts.kubeconfig;
