@@ -13,3 +13,13 @@ describe("the offline plan runner", () => {
         assert.match(r.stdout, /failed: .*the input of the second namespace failed/);
     });
 });
+
+describe("the golden comparison", () => {
+    it("sees a change of the stack's outputs, not only of its resources", () => {
+        const { diffPlans } = require("../tools/plan-format") as typeof import("../tools/plan-format");
+        const base = { stack: "prod", project: "homelab", resources: [], violations: [], outputs: { vaultAddress: "https://a" } };
+        assert.deepEqual(diffPlans(base, base), []);
+        assert.deepEqual(diffPlans(base, { ...base, outputs: { vaultAddress: "https://b", appliedCommit: "x" } }),
+            ["~ outputs", "    appliedCommit: (none) -> \"x\"", "    vaultAddress: \"https://a\" -> \"https://b\""]);
+    });
+});

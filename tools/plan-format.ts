@@ -104,6 +104,13 @@ export function diffPlans(expected: PlanDocument, actual: PlanDocument): string[
         }
         if (changes.length) lines.push(`~ changed ${urn}`, ...changes.sort());
     }
+    const ob = new Map<string, string>();
+    const oa = new Map<string, string>();
+    flatten(expected.outputs ?? {}, "", ob);
+    flatten(actual.outputs ?? {}, "", oa);
+    const outputChanges = [...new Set([...ob.keys(), ...oa.keys()])].filter((k) => ob.get(k) !== oa.get(k))
+        .map((k) => `    ${k}: ${ob.get(k) ?? "(none)"} -> ${oa.get(k) ?? "(none)"}`);
+    if (outputChanges.length) lines.push("~ outputs", ...outputChanges.sort());
     const vb = JSON.stringify(expected.violations);
     const va = JSON.stringify(actual.violations);
     if (vb !== va) lines.push(`~ violations: ${vb} -> ${va}`);
