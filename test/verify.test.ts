@@ -15,7 +15,8 @@ import { instanceNames, shared } from "../components/naming";
 import { loadFingerprint } from "../components/fingerprint";
 import { runVerify, VerifyOptions } from "../tools/verify/run";
 import { ROOT, planOf } from "./helpers/plan";
-import { startTestPostgres, TestPostgres } from "./helpers/postgres";
+import { SUPERUSER, usePostgres } from "./helpers/postgres-server";
+import { resetServer } from "./helpers/pg-applier";
 import {
     application, deployment, FakeClusterApi, ingress, list, longhornVolume, namespace, node, secret, statefulSet,
 } from "./helpers/fake-cluster-api";
@@ -69,7 +70,10 @@ function healthy(api: FakeClusterApi, stack: string, nodes: string[], adminAuth:
 }
 
 describe("npm run verify", function () {
-    let pg: TestPostgres | undefined;
+    // The real PostgreSQL 17.7 the database-contract tests use (one server per run), reset around
+    // this suite so that neither sees the other's roles and databases.
+    const server = usePostgres();
+    let pg: { host: string; port: number; user: string; password: string } | undefined;
     let api: FakeClusterApi;
     let dir: string;
     const GITEA_AUTH = `Basic ${Buffer.from("lab-admin:gitea-pw").toString("base64")}`;
@@ -109,7 +113,8 @@ describe("npm run verify", function () {
 
     before(async function () {
         this.timeout(120_000);
-        pg = await startTestPostgres(this);
+        await resetServer(server());
+        pg = { host: server().host, port: server().port, user: SUPERUSER, password: server().superuserPassword };
         api = new FakeClusterApi();
         await api.start();
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-test-"));
@@ -127,7 +132,7 @@ describe("npm run verify", function () {
     });
     after(async () => {
         await api?.stop();
-        pg?.stop();
+        if (pg) await resetServer(server());
         if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
     beforeEach(() => healthy(api, "sandbox-k3d", ["k3d-lab-server-0"], GITEA_AUTH));
