@@ -1,8 +1,11 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { FLOOR_SCRIPT, TARGETS, verdicts } from "../tools/bench-lib";
-import { ROOT } from "./helpers/plan";
+import * as fs from "fs";
+import * as YAML from "yaml";
+import { parseConfig } from "../components/config";
+import { FLOOR_SCRIPT, syntheticStackDoc, TARGETS, verdicts } from "../tools/bench-lib";
+import { ROOT, runPlanCli } from "./helpers/plan";
 
 describe("npm run bench: targets as ratios", () => {
     const per = (a: number, b: number) => [{ instances: 50, msPerResource: a }, { instances: 500, msPerResource: b }];
@@ -25,5 +28,19 @@ describe("npm run bench: targets as ratios", () => {
         const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "tools", "register.js"), "-e", FLOOR_SCRIPT], { cwd: ROOT, encoding: "utf8", timeout: 60000 });
         assert.equal(r.status, 0, r.stderr);
         for (const m of ["kubernetes", "vault", "postgresql", "cloudflare", "gcp", "command"]) assert.ok(FLOOR_SCRIPT.includes(`@pulumi/${m}`), m);
+    });
+
+    it("builds synthetic catalogues that prod's configuration loader accepts, and the plan runs", () => {
+        const doc = syntheticStackDoc(YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")), 50);
+        const raw: Record<string, string> = {};
+        for (const [k, v] of Object.entries(YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config as Record<string, { value: unknown }>)) {
+            raw[k.includes(":") ? k : `homelab:${k}`] = typeof v.value === "string" ? v.value : JSON.stringify(v.value);
+        }
+        for (const [k, v] of Object.entries(doc.config)) raw[k] = typeof v === "string" ? v : JSON.stringify(v);
+        assert.equal(parseConfig("prod", raw).apps.length, 25);
+        const file = path.join(fs.mkdtempSync(path.join(require("os").tmpdir(), "bench-test-")), "Pulumi.prod.yaml");
+        fs.writeFileSync(file, YAML.stringify(doc));
+        const r = runPlanCli(["prod", "--json", "--config-file", file]);
+        assert.equal(r.status, 0, r.stderr);
     });
 });

@@ -44,3 +44,18 @@ export function verdicts(r: BenchResult): Verdict[] {
         v("growth", growth, TARGETS.growth, `time per resource at ${last.instances} instances / at ${first.instances}`),
     ];
 }
+
+/**
+ * Prod's stack file with a synthetic catalogue of `instances` app instances (two envs per app):
+ * new apps, so nothing of them is adopted (prod's own adoption list names its real apps).
+ */
+export function syntheticStackDoc(prodDoc: { config: Record<string, unknown> }, instances: number): { config: Record<string, unknown> } {
+    const apps: Record<string, unknown> = {};
+    for (let i = 0; i < instances / 2; i++) apps[`app${String(i).padStart(3, "0")}`] = { public: i % 2 === 0, envs: ["prod", "sandbox"] };
+    const config: Record<string, unknown> = { ...prodDoc.config, "homelab:apps": apps };
+    const existing = { ...(config["homelab:existing"] as Record<string, unknown> | undefined ?? {}) };
+    delete existing.instances;
+    delete existing.dnsRecords;
+    config["homelab:existing"] = existing;
+    return { ...prodDoc, config };
+}

@@ -8,7 +8,7 @@ import * as YAML from "yaml";
 import { PROJECT_DIR } from "./plan-runner";
 import { PlanDocument } from "./plan-types";
 import { longestCommandChain } from "./plan-graph";
-import { FLOOR_SCRIPT, verdicts } from "./bench-lib";
+import { FLOOR_SCRIPT, syntheticStackDoc, verdicts } from "./bench-lib";
 
 const STACKS = ["prod", "sandbox-k3d", "sandbox-vms"];
 const SIZES = [50, 200, 500];
@@ -40,10 +40,7 @@ function plan(stack: string, configFile?: string): { ms: number; plan: PlanDocum
 
 /** A prod stack file whose catalogue has `instances` app instances (two envs per app). */
 function syntheticStack(instances: number): string {
-    const apps: Record<string, unknown> = {};
-    for (let i = 0; i < instances / 2; i++) apps[`app${String(i).padStart(3, "0")}`] = { public: i % 2 === 0, envs: ["prod", "sandbox"] };
-    const doc = YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8"));
-    doc.config["homelab:apps"] = apps;
+    const doc = syntheticStackDoc(YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8")), instances);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lab-bench-")), "Pulumi.prod.yaml");
     fs.writeFileSync(file, YAML.stringify(doc));
     return file;
