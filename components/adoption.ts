@@ -43,6 +43,11 @@ export function adopt(cfg: Pick<LabConfig, "isProd">, opts: { exists: boolean; i
     return out;
 }
 
+/** A new prod resource that holds state: created, then kept on delete like the adopted ones. */
+export function retained(cfg: Pick<LabConfig, "isProd">): pulumi.CustomResourceOptions {
+    return cfg.isProd ? { retainOnDelete: true } : {};
+}
+
 /** Whether prod already has this instance (its database, roles, namespace and Vault objects). */
 export function instanceExists(cfg: LabConfig, instance: string): boolean {
     return cfg.isProd && (cfg.existing?.instances ?? []).includes(instance);

@@ -157,6 +157,13 @@ export const shared = {
     /** Longhorn's recurring jobs of the default group (components/backup). */
     longhornRecurringJobs: { backup: "lab-backup", snapshot: "lab-snapshot" },
     argoProject: "apps",
+    /** A sandbox Gitea's admin account (owner of the organisation and of Argo CD's token). */
+    giteaAdminUser: "lab-admin",
+    /** Argo CD's access token in Gitea, and the Secret Argo CD reads the repositories with. */
+    argoCdTokenName: "argocd",
+    repoCredsSecret: "gitea-repo-creds",
+    /** Where k3s runs its packaged Traefik. */
+    traefik: { namespace: "kube-system", deployment: "traefik" },
     /** A Vault outside the cluster reviews Kubernetes tokens as this service account. */
     vaultTokenReviewer: { namespace: "kube-system", serviceAccount: "vault-token-reviewer", tokenSecret: "vault-token-reviewer-token" },
     /** Vault's own PostgreSQL login (not a superuser): creates and drops the instances' users. */

@@ -6,7 +6,7 @@ import * as vault from "@pulumi/vault";
 import * as cloudflare from "@pulumi/cloudflare";
 import { AppSpec } from "../config";
 import * as naming from "../naming";
-import { adopt, importIds } from "../adoption";
+import { adopt, importIds, retained } from "../adoption";
 
 /** The shared backends every instance lives under: inputs, never created here. */
 export interface AppBackends {
@@ -159,7 +159,7 @@ export class AppInstance extends pulumi.ComponentResource {
             name: n.databaseOwnerRole,
             login: false,
             // new with the database contract: created on prod too, then kept
-        }, { ...pgOpts, protect: args.protectState, ...adopt(prod, { exists: false, id: "", stateful: true }) });
+        }, { ...pgOpts, protect: args.protectState, ...retained(prod) });
         this.database = new postgresql.Database(`${name}-database`, {
             name: n.database,
             owner: this.databaseOwnerRole.name,

@@ -13,6 +13,12 @@ export interface NodeInfo {
     address: string;
 }
 
+/** The k3s server's address among a stack's nodes (where NodePorts and Traefik answer the laptop). */
+export function serverAddress(nodes: NodeInfo[]): string {
+    const server = nodes.find((n) => n.role === "server");
+    return server ? server.address : "unknown-server";
+}
+
 export interface PostgresEndpoint {
     /** Where the operator's machine (the postgresql provider) reaches Postgres. */
     host: pulumi.Output<string>;

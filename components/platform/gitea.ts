@@ -18,17 +18,16 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import { GiteaEndpoint } from "../metal/types";
 import { shellQuote } from "../metal/scripts";
+import { DATA_HOST_DIR } from "../metal/render";
 import { shared } from "../naming";
 import { missingCloneWarning, SeedSource } from "./seed-source";
 
-/** The sandbox Gitea's admin account (owner of the organisation and of Argo CD's token). */
-export const GITEA_ADMIN_USER = "lab-admin";
-/** The name of Argo CD's access token in Gitea. */
-export const ARGOCD_TOKEN_NAME = "argocd";
-/** The Secret Argo CD reads the organisation's repositories with. */
-export const REPO_CREDS_SECRET = "gitea-repo-creds";
+/** The sandbox Gitea's admin account, Argo CD's token and Secret: names from naming.ts. */
+export const GITEA_ADMIN_USER = shared.giteaAdminUser;
+export const ARGOCD_TOKEN_NAME = shared.argoCdTokenName;
+export const REPO_CREDS_SECRET = shared.repoCredsSecret;
 /** On the data host (sandbox-vms), where the admin password is kept (beside postgres.env). */
-export const REMOTE_ADMIN_PASSWORD_FILE = "/opt/homelab/data/gitea-admin.password";
+export const REMOTE_ADMIN_PASSWORD_FILE = `${DATA_HOST_DIR}/gitea-admin.password`;
 
 const LOCAL_INTERPRETER = ["/usr/bin/env", "bash", "-c"];
 export const GITEA_SCRIPTS = ["gitea-admin.sh", "gitea-bootstrap.sh", "gitea-seed.sh"] as const;

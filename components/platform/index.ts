@@ -6,7 +6,7 @@ import * as postgresql from "@pulumi/postgresql";
 import * as vault from "@pulumi/vault";
 import * as YAML from "yaml";
 import { ChartKey, LabConfig } from "../config";
-import { ARGOCD_NODE_PORT, MetalOutputs, NodeInfo, VAULT_NODE_PORT } from "../metal/types";
+import { ARGOCD_NODE_PORT, MetalOutputs, serverAddress, VAULT_NODE_PORT } from "../metal/types";
 import { shared } from "../naming";
 import { AppBackends } from "../apps/app-instance";
 import { BackupTarget } from "../edge/backups";
@@ -296,7 +296,3 @@ export function argoCdUrl(cfg: LabConfig, metal: MetalOutputs): pulumi.Input<str
 /** The local port prod's Argo CD is port-forwarded to. */
 const ARGOCD_PORT_FORWARD = 8080;
 
-function serverAddress(nodes: NodeInfo[]): string {
-    const server = nodes.find((n) => n.role === "server");
-    return server ? server.address : "unknown-server";
-}

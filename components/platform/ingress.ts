@@ -5,13 +5,14 @@
 // port 80 on the laptop's loopback (homelab:k3d.ingressPort).
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../config";
-import { NodeInfo } from "../metal/types";
+import { NodeInfo, serverAddress } from "../metal/types";
+import { shared } from "../naming";
 
 /** Where the operator (and `npm run verify`) reaches Traefik. */
 export function ingressUrl(cfg: LabConfig, nodes: pulumi.Output<NodeInfo[]>): pulumi.Output<string> {
     if (cfg.mode === "k3d") return nodes.apply(() => `http://127.0.0.1:${cfg.k3d!.ingressPort}`);
-    return nodes.apply((ns) => `http://${(ns.find((n) => n.role === "server") ?? ns[0])?.address ?? "unknown-server"}`);
+    return nodes.apply((ns) => `http://${serverAddress(ns)}`);
 }
 
-/** Where k3s runs its packaged Traefik (kube-system, Deployment traefik). */
-export const TRAEFIK = { namespace: "kube-system", deployment: "traefik" } as const;
+/** Where k3s runs its packaged Traefik (naming.ts). */
+export const TRAEFIK = shared.traefik;
