@@ -53,7 +53,8 @@ function parsed(r: Reader, raw: RawConfig): { values: Record<string, unknown>; d
     const doc: Record<string, unknown> = {};
     for (const [fullKey, rawValue] of Object.entries(raw)) {
         if (!fullKey.startsWith(`${PROJECT}:`)) {
-            doc[fullKey] = rawValue; // providers' own namespaces: theirs (the schema checks the namespace)
+            // Providers' own namespaces: theirs (the schema checks only the namespace); parsed for messages.
+            doc[fullKey] = /^\s*[[{]/.test(rawValue) ? (() => { try { return JSON.parse(rawValue); } catch { return rawValue; } })() : rawValue;
             continue;
         }
         const key = fullKey.slice(PROJECT.length + 1);

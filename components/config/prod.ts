@@ -79,7 +79,7 @@ export function readExisting(r: Reader, v: unknown, apps: AppSpec[]): Existing {
 }
 
 export function readPostgresAdminPassword(r: Reader, cfg: LabConfig, v: unknown): void {
-    if (!cfg.existing?.dataHost) r.fail("postgresAdminPassword", "[secret]", "nothing unless homelab:existing.dataHost says the data host's Postgres exists (the program's own compose project makes its password)");
+    if (!cfg.existing?.dataHost) r.fail("postgresAdminPassword", v, "nothing unless homelab:existing.dataHost says the data host's Postgres exists (the program's own compose project makes its password)", true);
     cfg.postgresAdminPassword = pulumi.secret(v as string);
 }
 

@@ -14,8 +14,8 @@ export function checkStackRules(r: Reader, isProd: boolean, values: Record<strin
             r.fail(key, undefined, `a value (${info.why ?? "required"})`);
         }
         if (present && info.stacks && info.stacks !== (isProd ? "prod" : "sandbox")) {
-            r.fail(key, info.secret ? "[secret]" : values[key],
-                `nothing (${info.forbiddenWhy ?? (info.stacks === "prod" ? "only prod sets it" : "only sandboxes set it")})`);
+            r.fail(key, values[key],
+                `nothing (${info.forbiddenWhy ?? (info.stacks === "prod" ? "only prod sets it" : "only sandboxes set it")})`, info.secret);
         }
     }
 }
