@@ -1,9 +1,10 @@
 // What is generated from the schema (npm run config:docs; test/config-schema.test.ts fails when a
-// generated file differs): the README's configuration table, and the schema editors apply to
-// Pulumi.yaml (project defaults: unprefixed keys, each under `value:`).
+// generated file differs): the README's configuration table, the schema editors apply to
+// Pulumi.yaml (project defaults: unprefixed keys, each under `value:`), and the loader's validators
+// compiled ahead of time (ajv standalone code: no compile when a tool or the plan starts).
 import * as fs from "fs";
 import * as path from "path";
-import { configNode, configSchema, providerNamespaces, SCHEMA_FILE, SchemaNode } from "./schema";
+import { configNode, configSchema, precompiledSource, PRECOMPILED_FILE, providerNamespaces, SCHEMA_FILE, SchemaNode } from "./schema";
 import { PROJECT } from "./types";
 
 export const PROJECT_SCHEMA_FILE = path.join(path.dirname(SCHEMA_FILE), "project.schema.json");
@@ -139,6 +140,7 @@ export function generate(projectDir: string, check: boolean): string[] {
     const outputs: [string, string][] = [
         [path.join(projectDir, "README.md"), readmeWithTable(fs.readFileSync(path.join(projectDir, "README.md"), "utf8"))],
         [PROJECT_SCHEMA_FILE, projectSchemaText()],
+        [PRECOMPILED_FILE, precompiledSource()],
     ];
     const differ: string[] = [];
     for (const [file, text] of outputs) {

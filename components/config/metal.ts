@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { K3D_GITEA_PORT, K3D_MINIO_PORT, K3D_POSTGRES_PORT } from "../metal/k3d";
 import { PLACEHOLDER_MARK } from "./errors";
 import { Reader } from "./reader";
-import { configNode } from "./schema";
+import { configNode, fmtSize, laptopTotals, sizeBytes } from "./schema";
 import { DockerRuntime, HostSpec, K3dSpec, LabConfig, Role, VmSpec } from "./types";
 
 const HOST_KEY_TYPES = [
@@ -49,8 +49,28 @@ export function readHosts(r: Reader, v: unknown): HostSpec[] {
     return hosts;
 }
 
+/** What the laptop can give (schema: homelab:vms x-laptop for all the VMs, x-size for each one's memory and disk). */
+function checkLaptop(r: Reader, vms: VmSpec[]): void {
+    const node = configNode().properties["homelab:vms"];
+    vms.forEach((m, i) => {
+        for (const field of ["memory", "disk"] as const) {
+            const f = node.items.properties[field];
+            const b = f["x-size"] as { min: string; max: string };
+            const bytes = sizeBytes(m[field]);
+            if (bytes < sizeBytes(b.min) || bytes > sizeBytes(b.max)) r.fail(`vms[${i}].${field}`, m[field], f["x-expected"]);
+        }
+    });
+    const b = node["x-laptop"] as { cpus: number; memory: string; disk: string };
+    const t = laptopTotals(vms);
+    if (t.cpus > b.cpus || t.memory > sizeBytes(b.memory) || t.disk > sizeBytes(b.disk)) {
+        r.fail("vms", `${t.cpus} CPUs, ${fmtSize(t.memory)} memory, ${fmtSize(t.disk)} disk in all`,
+            `VMs that fit the laptop together: at most ${b.cpus} CPUs, ${b.memory} memory and ${b.disk} disk in all (components/config/homelab-config.schema.json x-laptop)`);
+    }
+}
+
 export function readVms(r: Reader, v: unknown): VmSpec[] {
     const vms = (v as VmSpec[]).map((m) => ({ name: m.name, role: m.role, cpus: m.cpus, memory: m.memory, disk: m.disk }));
+    checkLaptop(r, vms);
     r.unique("vms", vms.map((h) => h.name), "VM name");
     checkRoles(r, "vms", vms);
     return vms;

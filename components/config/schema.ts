@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import standaloneCode from "ajv/dist/standalone";
 import { didYouMean } from "./errors";
 import { PROJECT } from "./types";
 
@@ -88,38 +89,49 @@ export function laptopTotals(vms: unknown[]): { cpus: number; memory: number; di
     return t;
 }
 
-const ANNOTATIONS = ["x-expected", "x-why", "x-file", "x-stacks", "x-required", "x-secret", "x-forbidden-why"];
+// Annotations only: what they say is read by the messages, docs.ts and the section files
+// (x-size, x-laptop: metal.ts), never by ajv, so that the validators compile to standalone code.
+const ANNOTATIONS = ["x-expected", "x-why", "x-file", "x-stacks", "x-required", "x-secret", "x-forbidden-why", "x-size", "x-laptop"];
 const ID = "homelab-config";
+/** The validators compiled ahead of time (npm run config:docs), by name: loading them costs no compile. */
+export const PRECOMPILED: Record<string, string> = {
+    config: "/definitions/config",
+    apps: "/definitions/config/properties/homelab:apps",
+    versions: "/definitions/config/properties/homelab:versions",
+};
+export const PRECOMPILED_FILE = path.join(__dirname, "validators.generated.js");
 
 let ajvCache: Ajv | undefined;
 
-function ajv(): Ajv {
-    if (ajvCache) return ajvCache;
-    const a = new Ajv({ allErrors: true, verbose: true, strictTypes: false, logger: false });
+/** An ajv with the schema; `source` keeps the generated code (for standaloneCode). */
+export function schemaAjv(source = false): Ajv {
+    if (ajvCache && !source) return ajvCache;
+    const a = new Ajv({ allErrors: true, verbose: true, strictTypes: false, logger: false, code: { source } });
     for (const k of ANNOTATIONS) a.addKeyword({ keyword: k });
-    a.addKeyword({
-        keyword: "x-size", type: "string", schemaType: "object", errors: false,
-        validate: (b: { min: string; max: string }, data: string) =>
-            !SIZE.test(data) || (sizeBytes(data) >= sizeBytes(b.min) && sizeBytes(data) <= sizeBytes(b.max)),
-    });
-    a.addKeyword({
-        keyword: "x-laptop", type: "array", schemaType: "object", errors: false,
-        validate: (b: { cpus: number; memory: string; disk: string }, data: unknown[]) => {
-            const t = laptopTotals(data);
-            return t.cpus <= b.cpus && t.memory <= sizeBytes(b.memory) && t.disk <= sizeBytes(b.disk);
-        },
-    });
     a.addSchema(configSchema(), ID);
-    ajvCache = a;
+    if (!source) ajvCache = a;
     return a;
 }
 
+/** The precompiled validators' module text (ajv standalone code). */
+export function precompiledSource(): string {
+    const a = schemaAjv(true);
+    const refs = Object.fromEntries(Object.entries(PRECOMPILED).map(([name, pointer]) => [name, `${ID}#${pointer}`]));
+    return `// Generated from homelab-config.schema.json by npm run config:docs (ajv standalone code): do not edit.\n${standaloneCode(a, refs)}\n`;
+}
+
 const validators = new Map<string, ValidateFunction>();
+let precompiled: Record<string, ValidateFunction> | undefined;
 
 function validator(pointer: string): ValidateFunction {
     let v = validators.get(pointer);
     if (!v) {
-        v = ajv().getSchema(`${ID}#${pointer}`);
+        const name = Object.entries(PRECOMPILED).find(([, p]) => p === pointer)?.[0];
+        if (name && fs.existsSync(PRECOMPILED_FILE)) {
+            precompiled ??= require(PRECOMPILED_FILE) as Record<string, ValidateFunction>;
+            v = precompiled[name];
+        }
+        v ??= schemaAjv().getSchema(`${ID}#${pointer}`);
         if (!v) throw new Error(`components/config/homelab-config.schema.json has no ${pointer}`);
         validators.set(pointer, v);
     }
@@ -186,7 +198,8 @@ function annotated(segs: string[], name: string): any {
     return nodesAt(segs).find((n) => n[name] !== undefined)?.[name];
 }
 
-const fmtSize = (bytes: number) => `${Math.round(bytes / 1024 ** 3)}G`;
+/** A size as the laptop bounds are written (whole G). */
+export const fmtSize = (bytes: number) => `${Math.round(bytes / 1024 ** 3)}G`;
 
 function defaultExpected(e: ErrorObject): string {
     const p = (e.parentSchema ?? {}) as SchemaNode;
@@ -217,7 +230,6 @@ function topKey(e: ErrorObject): string {
 /** The problem of one ajv error; `base` is the config-map path the validated value sits at. */
 function explain(e: ErrorObject, base: string[]): Problem {
     const segs = [...base, ...segmentsOf(e.instancePath)];
-    const info = keyInfo(segs[0] ?? "");
     const p = (e.parentSchema ?? {}) as SchemaNode;
     const at = (s: string[], value: unknown, expected: string): Problem =>
         ({ path: displayPath(s), value, expected, secret: !!keyInfo(s[0])?.secret });
@@ -248,13 +260,6 @@ function explain(e: ErrorObject, base: string[]): Problem {
     if (e.propertyName !== undefined) {
         return at([...segs, e.propertyName], e.propertyName, p["x-expected"] ?? defaultExpected(e));
     }
-    if (e.keyword === "x-laptop") {
-        const b = p["x-laptop"] as { cpus: number; memory: string; disk: string };
-        const t = laptopTotals(e.data as unknown[]);
-        return at(segs, `${t.cpus} CPUs, ${fmtSize(t.memory)} memory, ${fmtSize(t.disk)} disk in all`,
-            `VMs that fit the laptop together: at most ${b.cpus} CPUs, ${b.memory} memory and ${b.disk} disk in all (components/config/homelab-config.schema.json x-laptop)`);
-    }
-    void info;
     return at(segs, e.data, annotated(segs, "x-expected") ?? p["x-expected"] ?? defaultExpected(e));
 }
 
