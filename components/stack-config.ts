@@ -65,7 +65,9 @@ export function readStackFile(file: string): Record<string, string> {
     const doc = readYaml(file);
     const unknown = unknownTopLevelKeys(doc);
     if (unknown.length > 0) {
-        // A misspelt `config:` would otherwise leave the stack with no configuration at all.
+        // A misspelt `config:` would otherwise leave the stack with no configuration at all. The keys
+        // Pulumi reads: pulumi/pulumi sdk/go/common/workspace/project.go, struct ProjectStack
+        // (secretsprovider, encryptedkey, encryptionsalt, config, environment): the schema's root.
         throw new StackFileError(`${file}: top-level key ${unknown.join(", ")} is not one Pulumi reads in a stack file ` +
             `(${stackFileKeys().join(", ")}); the keys under it are not read`);
     }

@@ -7,7 +7,7 @@ import * as path from "path";
 import Ajv from "ajv";
 import * as YAML from "yaml";
 import {
-    CHART_KEYS, ConfigError, DATA_HOST_SCHEDULES, DOCKER_RUNTIMES, IMAGE_KEYS, isConfigError, parseCatalogue, parseConfig, RESTART_KINDS, SCHEMA_FILE,
+    CHART_KEYS, ConfigError, DATA_HOST_SCHEDULES, DOCKER_RUNTIMES, IMAGE_KEYS, isConfigError, parseCatalogue, parseConfig, RESTART_KINDS, SCHEMA_FILE, sourcesFromFiles,
 } from "../components/config";
 import { generate, PROJECT_SCHEMA_FILE } from "../components/config/docs";
 import { configSchema } from "../components/config/schema";
@@ -126,6 +126,22 @@ describe("the configuration loader: messages name the right file", () => {
         assert.equal(r.status, 2);
         assert.ok(r.stderr.includes(`Fix it in ${file}.`), r.stderr);
         assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    });
+
+    it("under the Pulumi CLI (which hands over merged config), the files themselves say which holds each key", () => {
+        const dir = tempProject({ edit: (p) => { p.config.giteaOrg.value = "Arcodange_Org"; } });
+        try {
+            const sources = sourcesFromFiles(dir, "sandbox-k3d");
+            assert.equal(sources["homelab:giteaOrg"], "Pulumi.yaml");
+            assert.equal(sources["homelab:mode"], "Pulumi.sandbox-k3d.yaml");
+            const merged = { ...readStackConfig(dir, "sandbox-k3d") }; // a plain copy: nothing recorded
+            assert.match(configError(() => parseConfig("sandbox-k3d", merged, sources)).message, /Fix it in Pulumi\.yaml\.$/);
+            merged["homelab:giteaOrg"] = "arcodange-org";
+            merged["homelab:k3d"] = JSON.stringify({ apiPort: "six" });
+            assert.match(configError(() => parseConfig("sandbox-k3d", merged, sources)).message, /"homelab:k3d\.apiPort" is "six".*Fix it in Pulumi\.sandbox-k3d\.yaml\.$/);
+        } finally {
+            removeProject(dir);
+        }
     });
 
     it("says did you mean for a misspelt key, nested key, namespace and stack name", () => {
