@@ -95,6 +95,12 @@ describe("the configuration schema: editors validate the stack files", () => {
         for (const key of Object.keys(configSchema().definitions.config.properties)) assert.ok(readme.includes(`| \`${key}\` |`), key);
     });
 
+    it("the precompiled validators carry the schema's hash (stale ones are not used: the schema compiles at run time)", () => {
+        const text = fs.readFileSync(path.join(ROOT, "components", "config", "validators.generated.js"), "utf8");
+        const hash = require("crypto").createHash("sha256").update(fs.readFileSync(SCHEMA_FILE)).digest("hex");
+        assert.ok(text.includes(`exports.schemaHash = "${hash}";`));
+    });
+
     it("the typed constants are the schema's enums", () => {
         const c = configSchema().definitions;
         assert.deepEqual(Object.keys(c.config.properties["homelab:versions"].properties.charts.properties), [...CHART_KEYS]);

@@ -1,6 +1,7 @@
 // The schema engine: loads components/config/homelab-config.schema.json (the one source of what a stack may say),
 // validates with ajv, and turns ajv's first relevant error into a problem worded for the operator
 // (the key, the value, what was expected). Pure: no Pulumi, no files but the schema.
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
@@ -117,7 +118,22 @@ export function schemaAjv(source = false): Ajv {
 export function precompiledSource(): string {
     const a = schemaAjv(true);
     const refs = Object.fromEntries(Object.entries(PRECOMPILED).map(([name, pointer]) => [name, `${ID}#${pointer}`]));
-    return `// Generated from homelab-config.schema.json by npm run config:docs (ajv standalone code): do not edit.\n${standaloneCode(a, refs)}\n`;
+    return `// Generated from homelab-config.schema.json by npm run config:docs (ajv standalone code): do not edit.\n` +
+        `${standaloneCode(a, refs)}\nexports.schemaHash = ${JSON.stringify(schemaHash())};\n`;
+}
+
+/** The schema file's hash: precompiled validators of another schema are not used. */
+function schemaHash(): string {
+    return crypto.createHash("sha256").update(fs.readFileSync(SCHEMA_FILE)).digest("hex");
+}
+
+/** The precompiled validators, if they were compiled from the schema as it is now. */
+function loadPrecompiled(): Record<string, ValidateFunction> {
+    if (!fs.existsSync(PRECOMPILED_FILE)) return {};
+    const mod = require(PRECOMPILED_FILE) as Record<string, ValidateFunction> & { schemaHash?: string };
+    // Stale (the schema changed, npm run config:docs not run yet): compile at run time instead;
+    // the test of generated files fails until it is run.
+    return mod.schemaHash === schemaHash() ? mod : {};
 }
 
 const validators = new Map<string, ValidateFunction>();
@@ -127,8 +143,8 @@ function validator(pointer: string): ValidateFunction {
     let v = validators.get(pointer);
     if (!v) {
         const name = Object.entries(PRECOMPILED).find(([, p]) => p === pointer)?.[0];
-        if (name && fs.existsSync(PRECOMPILED_FILE)) {
-            precompiled ??= require(PRECOMPILED_FILE) as Record<string, ValidateFunction>;
+        if (name) {
+            precompiled ??= loadPrecompiled();
             v = precompiled[name];
         }
         v ??= schemaAjv().getSchema(`${ID}#${pointer}`);
