@@ -57,6 +57,28 @@ export interface Versions {
     k3s: string;
     charts: Record<ChartKey, ChartSpec>;
     images: Record<ImageKey, string>;
+    rclone: RcloneSpec;
+}
+
+/**
+ * The data host's rclone (backup-install.sh installs this release where an older one is found).
+ * At least 1.63.0: the `GCS` provider quirk (rclone/rclone commit 54a9488e5, v1.63.0
+ * backend/s3/s3.go `case "GCS": useAcceptEncodingGzip = false`, issue 6670) keeps GCS's front end
+ * from breaking the signature of every download.
+ */
+export interface RcloneSpec {
+    version: string;
+    /** SHA-256 of rclone-v<version>-linux-arm64.zip (the release's SHA256SUMS), or a REPLACE-ME placeholder. */
+    sha256LinuxArm64: string;
+}
+export const RCLONE_MIN_VERSION = "1.63.0";
+
+/** a >= b for dotted versions (1.63.0, v1.73.5). */
+export function versionAtLeast(a: string, b: string): boolean {
+    const x = a.replace(/^v/, "").split(/[.-]/).map((n) => parseInt(n, 10) || 0);
+    const y = b.replace(/^v/, "").split(/[.-]/).map((n) => parseInt(n, 10) || 0);
+    for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+    return true;
 }
 
 export interface HostSpec {
@@ -527,7 +549,7 @@ function readApps(r: Reader, v: unknown): AppSpec[] {
 
 function readVersions(r: Reader, v: unknown): Versions {
     const key = "versions";
-    const o = r.object(key, v, ["k3s", "charts", "images"]);
+    const o = r.object(key, v, ["k3s", "charts", "images", "rclone"]);
     const k3s = r.string(`${key}.k3s`, o.k3s, K3S_VERSION, "a k3s release such as v1.34.3+k3s1");
     const chartsRaw = r.object(`${key}.charts`, o.charts, CHART_KEYS);
     const charts = {} as Record<ChartKey, ChartSpec>;
@@ -546,7 +568,14 @@ function readVersions(r: Reader, v: unknown): Versions {
         images[i] = r.string(`${key}.images.${i}`, imagesRaw[i], IMAGE, "a pinned image reference registry/name:tag (no `latest`)");
         if (images[i].endsWith(":latest")) r.fail(`${key}.images.${i}`, images[i], "a pinned tag, not latest");
     }
-    return { k3s, charts, images };
+    const ro = r.object(`${key}.rclone`, o.rclone, ["version", "sha256LinuxArm64"]);
+    const rcloneVersion = r.string(`${key}.rclone.version`, ro.version, /^\d+\.\d+\.\d+$/, "an rclone release such as 1.73.5");
+    if (!versionAtLeast(rcloneVersion, RCLONE_MIN_VERSION)) {
+        r.fail(`${key}.rclone.version`, rcloneVersion, `${RCLONE_MIN_VERSION} or later (the GCS provider quirk, rclone issue 6670: older releases cannot read GCS back)`);
+    }
+    const sha256LinuxArm64 = r.placeholderOr(`${key}.rclone.sha256LinuxArm64`, ro.sha256LinuxArm64,
+        () => r.string(`${key}.rclone.sha256LinuxArm64`, ro.sha256LinuxArm64, /^[0-9a-f]{64}$/, "the SHA-256 (64 lowercase hex digits) of the release's linux-arm64 zip, from its SHA256SUMS"));
+    return { k3s, charts, images, rclone: { version: rcloneVersion, sha256LinuxArm64 } };
 }
 
 function readBackupSchedule(r: Reader, v: unknown): BackupSchedule {

@@ -4,6 +4,7 @@
 // data host's backup job, and the freshness output. The installer script runs here against fake
 // rclone, systemctl, crontab and docker (test/fakes/backup).
 import { strict as assert } from "assert";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { cronIntervalHours, parseConfig } from "../components/config";
@@ -11,7 +12,7 @@ import { readStackConfig } from "../components/stack-config";
 import { guardStack } from "../components/guard";
 import { spawnSync } from "child_process";
 import { BACKUP_SCRIPT_NAMES, BACKUP_SCRIPTS_DIR } from "../components/backup/scripts";
-import { longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
+import { DataHost, LocalRunner, longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
 import { KubectlWorkloads, main as restoreMain, parseRestoreArgs } from "../tools/restore";
 import { instanceNames } from "../components/naming";
 import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
@@ -243,11 +244,12 @@ describe("backup-install.sh against fakes", function () {
         TARGET_PROVIDER: "Minio", TARGET_ENDPOINT: "http://127.0.0.1:9000", TARGET_REGION: "us-east-1",
         CREATE_BUCKET: "1", COMPOSE_PROJECT: "homelab-data", PG_CONTAINER: "postgres", GITEA_CONTAINER: "gitea",
         SCHEDULE: "daily", RETAIN: "14", INSTALL: "systemd",
+        RCLONE_VERSION: "1.73.5", RCLONE_SHA256: "0".repeat(64), RCLONE_MIN_VERSION: "1.63.0",
         PREFIX: sb.path("lib"), CONFIG_DIR: sb.path("etc"), UNIT_DIR: sb.path("units"), FAKE_STORE: sb.path("store"),
         ...extra,
     });
     beforeEach(() => {
-        sb = new Sandbox({ fakesDir: path.join(__dirname, "fakes", "backup"), scriptsDir: BACKUP_SCRIPTS_DIR, extraBaseTools: ["date"], prefix: "backup-install-" });
+        sb = new Sandbox({ fakesDir: path.join(__dirname, "fakes", "backup"), scriptsDir: BACKUP_SCRIPTS_DIR, extraBaseTools: ["date", "unzip"], prefix: "backup-install-" });
         fs.mkdirSync(sb.path("units"));
         fs.mkdirSync(sb.path("store"));
     });
@@ -317,6 +319,68 @@ describe("backup-install.sh against fakes", function () {
         fs.rmSync(sb.path("state", "bin", "apt-get"));
         fails(sb.run("backup-install.sh", env({ INSTALL: "cron", CONFIG_DIR: sb.path("cfg") }), "TARGET_ACCESS_KEY_ID=a\nTARGET_SECRET_ACCESS_KEY=b\n"),
             "required tool 'rclone' is not installed (macOS: brew install rclone");
+    });
+
+    /** The release zip as downloads.rclone.org lays it out, holding an rclone of the pinned version (the fake). */
+    function releaseZip(): string {
+        const dir = sb.path("release", "rclone-v1.73.5-linux-arm64");
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, "rclone"), `#!/bin/sh\nFAKE_RCLONE_VERSION=1.73.5 exec ${sb.path("fakebin", "rclone")} "$@"\n`, { mode: 0o755 });
+        const zip = sb.path("release", "rclone-v1.73.5-linux-arm64.zip");
+        const z = spawnSync("zip", ["-q", "-r", zip, "rclone-v1.73.5-linux-arm64"], { cwd: sb.path("release") });
+        if (z.status !== 0) throw new Error(`zip failed: ${z.stderr}`);
+        // a Pi (arm64), and a curl that serves the zip (nothing leaves this machine)
+        fs.writeFileSync(sb.path("state", "bin", "uname"), "#!/bin/sh\necho aarch64\n", { mode: 0o755 });
+        fs.writeFileSync(sb.path("state", "bin", "curl"), `#!/bin/sh\necho "curl $*" >>"$FAKE_LOG"\nwhile [ $# -gt 0 ]; do case "$1" in -o) out="$2"; shift 2 ;; *) shift ;; esac; done\ncp ${zip} "$out"\n`, { mode: 0o755 });
+        return createHash("sha256").update(fs.readFileSync(zip)).digest("hex");
+    }
+    const gcs = { TARGET_PROVIDER: "GCS", CREATE_BUCKET: "0", FAKE_RCLONE_VERSION: "1.60.1" };
+    const creds = "TARGET_ACCESS_KEY_ID=GOOG1E\nTARGET_SECRET_ACCESS_KEY=gcs-secret\n";
+
+    it("replaces an rclone older than 1.63.0 (Debian's 1.60.1, which cannot read GCS back) with the manifest's release, checksum verified", () => {
+        const sha = releaseZip();
+        const r = ok(sb.run("backup-install.sh", env({ ...gcs, RCLONE_SHA256: sha }), creds));
+        assert.match(r.stderr, /rclone at .* is v1\.60\.1, older than v1\.63\.0/);
+        assert.ok(r.calls.some((c) => c.startsWith("curl ") && c.includes("https://downloads.rclone.org/v1.73.5/rclone-v1.73.5-linux-arm64.zip")), explain(r));
+        assert.match(r.stderr, new RegExp(`using rclone v1\\.73\\.5 \\(${sb.path("lib", "bin", "rclone").replace(/[.]/g, "\\.")}\\)`));
+        assert.match(fs.readFileSync(sb.path("etc", "job.env"), "utf8"), new RegExp(`^RCLONE_BIN=${sb.path("lib", "bin", "rclone")}$`, "m"));
+        // a re-run keeps the installed release and downloads nothing
+        const again = ok(sb.run("backup-install.sh", env({ ...gcs, RCLONE_SHA256: sha }), creds));
+        assert.ok(!again.calls.some((c) => c.startsWith("curl ")), explain(again));
+    });
+
+    it("refuses to report success with an old rclone when the checksum differs, is a placeholder, or on the laptop", () => {
+        releaseZip();
+        let r = fails(sb.run("backup-install.sh", env({ ...gcs, RCLONE_SHA256: "1".repeat(64) }), creds), "the manifest says 1111");
+        assert.ok(!r.stderr.includes("done:") && !fs.existsSync(sb.path("lib", "bin", "rclone")), explain(r));
+        r = fails(sb.run("backup-install.sh", env({ ...gcs, RCLONE_SHA256: "REPLACE-ME: sha256 of rclone-v1.73.5-linux-arm64.zip" }), creds),
+            "record the line of rclone-v1.73.5-linux-arm64.zip from https://downloads.rclone.org/v1.73.5/SHA256SUMS");
+        assert.ok(!r.calls.some((c) => c.startsWith("curl ")), "nothing is downloaded without a checksum");
+        fails(sb.run("backup-install.sh", env({ ...gcs, INSTALL: "cron", STACK: "sandbox-k3d", CONFIG_DIR: sb.path("cfg") }), creds), "macOS: brew upgrade rclone");
+    });
+
+    it("the backup job refuses an old rclone, and fails when its upload does not read back", () => {
+        const job = {
+            STACK: "prod", TARGET: "target:b/prod", KINDS: "gitea", GITEA_CONTAINER: "abc123",
+            WORK_DIR: sb.path("work"), RCLONE_CONFIG_TARGET_TYPE: "s3", RCLONE_CONFIG_TARGET_PROVIDER: "GCS", RCLONE_CONFIG_TARGET_SECRET_ACCESS_KEY: "k", FAKE_STORE: sb.path("store"),
+            FAKE_GITEA_CONTAINER: "abc123", FAKE_RCLONE_VERSION: "1.60.1",
+        };
+        fails(sb.run("data-backup.sh", job), "rclone is v1.60.1, older than v1.63.0");
+        // even past the version check, the read-back catches a backup GCS will not give back
+        fails(sb.run("data-backup.sh", { ...job, RCLONE_MIN_VERSION: "1.0.0" }), "the uploaded manifest does not read back");
+        ok(sb.run("data-backup.sh", { ...job, FAKE_RCLONE_VERSION: "1.73.5" }));
+    });
+
+    it("npm run restore refuses an old rclone before reading, and reads with the job's RCLONE_BIN", async () => {
+        fs.mkdirSync(sb.path("etc"), { recursive: true });
+        fs.writeFileSync(sb.path("etc", "target.env"), "RCLONE_CONFIG_TARGET_TYPE=s3\nRCLONE_CONFIG_TARGET_PROVIDER=GCS\nRCLONE_CONFIG_TARGET_SECRET_ACCESS_KEY=k\n");
+        fs.writeFileSync(sb.path("etc", "job.env"), `RCLONE_BIN=${sb.path("fakebin", "rclone")}\n`);
+        const runnerEnv = { PATH: `${sb.bin}:${sb.base}`, FAKE_STATE: sb.state, FAKE_LOG: sb.log, FAKE_STORE: sb.path("store") };
+        const host = (version: string) => new DataHost(new LocalRunner({ ...runnerEnv, FAKE_RCLONE_VERSION: version }), {
+            pgContainer: "postgres", target: "target:b/prod", envFile: sb.path("etc", "target.env"), jobEnvFile: sb.path("etc", "job.env"),
+        });
+        await assert.rejects(host("1.60.1").listBackups("postgres"), /\(.*fakebin\/rclone\) is v1\.60\.1, older than v1\.63\.0: it cannot read GCS back/);
+        assert.deepEqual(await host("1.73.5").listBackups("postgres"), []);
     });
 
     it("fails clearly without credentials, with a bad schedule, or when systemd refuses", () => {

@@ -76,7 +76,7 @@ function dataHostOf(cfg: LabConfig): DataHost {
     const target = rclonePrefix({ bucket }, cfg.stack);
     if (cfg.mode === "k3d") {
         const dir = path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), ".config"), "homelab", cfg.stack, "backup");
-        return new DataHost(new LocalRunner(), { pgContainer: `k3d-${cfg.k3d!.clusterName}-postgres`, target, envFile: path.join(dir, "target.env") });
+        return new DataHost(new LocalRunner(), { pgContainer: `k3d-${cfg.k3d!.clusterName}-postgres`, target, envFile: path.join(dir, "target.env"), jobEnvFile: path.join(dir, "job.env") });
     }
     let address = cfg.hosts?.find((h) => h.name === cfg.dataHost)?.address;
     if (!address) {
@@ -85,7 +85,7 @@ function dataHostOf(cfg: LabConfig): DataHost {
         if (!address) throw new RestoreError(`stack ${cfg.stack}: the data host ${cfg.dataHost} is not among its nodes output`);
     }
     const runner: Runner = new SshRunner(`${cfg.sshUser}@${address}`, cfg.sshUser !== "root");
-    return new DataHost(runner, { pgContainer: "postgres", composeProject: DATA_COMPOSE_PROJECT, target, envFile: "/etc/homelab-backup/target.env" });
+    return new DataHost(runner, { pgContainer: "postgres", composeProject: DATA_COMPOSE_PROJECT, target, envFile: "/etc/homelab-backup/target.env", jobEnvFile: "/etc/homelab-backup/job.env" });
 }
 
 function kubectl(kubeconfig: string, args: string[], input?: string): string {

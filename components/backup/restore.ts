@@ -11,6 +11,7 @@
 // scaled to zero, the live database renamed aside (kept, never dropped) and the restored one
 // renamed in; finally the workloads and the sync come back, also when something failed.
 import { spawn } from "child_process";
+import { RCLONE_MIN_VERSION, versionAtLeast } from "../config";
 
 export const KINDS = ["postgres", "gitea"] as const;
 export type Kind = (typeof KINDS)[number];
@@ -137,14 +138,41 @@ export interface DataHostOptions {
     target: string;
     /** The env file (mode 600, on the data host) that defines rclone's remote "target". */
     envFile?: string;
+    /** The backup job's settings (job.env beside envFile): RCLONE_BIN, the rclone backup-install.sh chose. */
+    jobEnvFile?: string;
 }
+
+/**
+ * rclone older than this cannot read GCS back through its S3 interface (rclone/rclone issue 6670:
+ * a signed Accept-Encoding: gzip that GCS's front end rewrites; the GCS quirk of v1.63.0,
+ * commit 54a9488e5, backend/s3/s3.go). The restore refuses such an rclone before reading.
+ */
+export { RCLONE_MIN_VERSION };
+
+/** The rclone the backup job uses (job.env's RCLONE_BIN), as a shell word. */
+const RCLONE = `"\${RCLONE_BIN:-rclone}"`;
 
 /** The data host as the restore sees it: the backup target, and the Postgres container. */
 export class DataHost {
     constructor(readonly runner: Runner, readonly o: DataHostOptions) {}
 
     private prelude(): string {
-        return this.o.envFile ? `set -a; . ${q(this.o.envFile)}; set +a\n` : "";
+        const job = this.o.jobEnvFile ? `if [ -f ${q(this.o.jobEnvFile)} ]; then . ${q(this.o.jobEnvFile)}; fi; ` : "";
+        return this.o.envFile || this.o.jobEnvFile ? `set -a; ${job}${this.o.envFile ? `. ${q(this.o.envFile)}; ` : ""}set +a\n` : "";
+    }
+
+    private rcloneChecked?: Promise<void>;
+    /** Refuses an rclone older than RCLONE_MIN_VERSION (once per host), naming the binary and the fix. */
+    checkRclone(): Promise<void> {
+        return (this.rcloneChecked ??= (async () => {
+            const out = await this.runner.run(`${this.prelude()}echo "bin=\${RCLONE_BIN:-rclone}"; ${RCLONE} version`);
+            const v = /^rclone v(\d+\.\d+\.\d+)/m.exec(out)?.[1];
+            const bin = /^bin=(.*)$/m.exec(out)?.[1] ?? "rclone";
+            if (!v || !versionAtLeast(v, RCLONE_MIN_VERSION)) {
+                throw new RestoreError(`the rclone on ${this.runner.where} (${bin}) is ${v ? `v${v}` : "of unknown version"}, older than v${RCLONE_MIN_VERSION}: ` +
+                    "it cannot read GCS back (rclone issue 6670). Run the program (pulumi up) so backup-install.sh installs the pinned release (Pulumi.yaml versions.rclone), then restore again.");
+            }
+        })());
     }
 
     /** The container, as a shell word (found by compose labels at run time when composeProject is set). */
@@ -163,7 +191,8 @@ export class DataHost {
     }
 
     async listBackups(kind: Kind): Promise<BackupEntry[]> {
-        const out = await this.runner.run(`${this.prelude()}rclone lsf -R --files-only ${q(`${this.o.target}/${kind}/`)}`);
+        await this.checkRclone();
+        const out = await this.runner.run(`${this.prelude()}${RCLONE} lsf -R --files-only ${q(`${this.o.target}/${kind}/`)}`);
         const ids = new Map<string, boolean>();
         for (const line of out.split("\n")) {
             const m = /^(\d{8}T\d{6}Z)\/(.+)$/.exec(line.trim());
@@ -173,8 +202,9 @@ export class DataHost {
         return [...ids.entries()].map(([id, complete]) => ({ kind, id, complete })).sort((a, b) => b.id.localeCompare(a.id));
     }
 
-    readFile(kind: Kind, id: string, file: string): Promise<string> {
-        return this.runner.run(`${this.prelude()}rclone cat ${q(`${this.o.target}/${kind}/${id}/${file}`)}`);
+    async readFile(kind: Kind, id: string, file: string): Promise<string> {
+        await this.checkRclone();
+        return this.runner.run(`${this.prelude()}${RCLONE} cat ${q(`${this.o.target}/${kind}/${id}/${file}`)}`);
     }
 
     async readManifest<T = PostgresManifest>(kind: Kind, id: string): Promise<T> {
@@ -187,9 +217,10 @@ export class DataHost {
     }
 
     /** Streams a dump from the target into pg_restore of the running container. */
-    pgRestore(id: string, file: string, db: string): Promise<string> {
+    async pgRestore(id: string, file: string, db: string): Promise<string> {
+        await this.checkRclone();
         const src = q(`${this.o.target}/postgres/${id}/${file}`);
-        return this.runner.run(`${this.prelude()}rclone cat ${src} | docker exec -i ${this.container()} pg_restore --exit-on-error -U ${q(this.o.pgUser ?? "postgres")} -d ${q(db)}`);
+        return this.runner.run(`${this.prelude()}${RCLONE} cat ${src} | docker exec -i ${this.container()} pg_restore --exit-on-error -U ${q(this.o.pgUser ?? "postgres")} -d ${q(db)}`);
     }
 }
 
