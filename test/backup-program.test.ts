@@ -12,8 +12,8 @@ import { readStackConfig } from "../components/stack-config";
 import { guardStack } from "../components/guard";
 import { spawnSync } from "child_process";
 import { BACKUP_SCRIPT_NAMES, BACKUP_SCRIPTS_DIR } from "../components/backup/scripts";
-import { DataHost, LocalRunner, longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
-import { KubectlWorkloads, main as restoreMain, parseRestoreArgs } from "../tools/restore";
+import { DataHost, LocalRunner, SshRunner, longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
+import { dataHostOf, KubectlWorkloads, main as restoreMain, parseRestoreArgs, pinnedHostKey } from "../tools/restore";
 import { instanceNames } from "../components/naming";
 import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
 import { evaluatePolicies } from "../policy/evaluate";
@@ -155,7 +155,7 @@ describe("restore logic, pure parts", () => {
         ]);
         const sql = databaseSetupSql("erp_restore_x", { owner: "erp_db_owner", acl: "{erp_db_owner=CTc/erp_db_owner,erp_role=c/erp_db_owner}", connectionLimit: 20, tables: {}, dump: { file: "erp.dump", bytes: 1, sha256: "" } });
         assert.deepEqual(sql, [
-            'CREATE DATABASE "erp_restore_x" OWNER "erp_db_owner" CONNECTION LIMIT 20',
+            'CREATE DATABASE "erp_restore_x" OWNER "erp_db_owner" TEMPLATE template0 CONNECTION LIMIT 20',
             'REVOKE ALL ON DATABASE "erp_restore_x" FROM PUBLIC',
             'REVOKE ALL ON DATABASE "erp_restore_x" FROM "erp_db_owner"',
             'GRANT CREATE, TEMPORARY, CONNECT ON DATABASE "erp_restore_x" TO "erp_db_owner"',
@@ -228,6 +228,64 @@ describe("npm run restore: arguments", () => {
     });
     it("refuses an instance the stack does not have", async () => {
         await assert.rejects(restoreMain(["sandbox-vms", "nope"]), /stack sandbox-vms has no instance nope \(it has: webapp, erp/);
+    });
+
+    const prodCfg = () => parseConfig("prod", readStackConfig(ROOT, "prod"));
+    /** Prod's configuration once discover has recorded the keys and the compose project. */
+    const recordedProd = () => {
+        const cfg = prodCfg();
+        cfg.hosts = cfg.hosts!.map((h) => ({ ...h, hostKey: h.hostKey.replace(/ REPLACE-ME.*$/, ` ${h.name}`) }));
+        cfg.existing = { ...cfg.existing!, dataHost: { composeProject: "homelab" } };
+        return cfg;
+    };
+
+    it("on prod, stops before any connection while pi2's host key is a placeholder, saying which key and how to record it", async () => {
+        const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "restore-nossh-"));
+        const saved = process.env.PATH;
+        const origError = console.error;
+        try {
+            // an ssh that would record any attempt
+            fs.writeFileSync(path.join(dir, "ssh"), `#!/bin/sh\necho "ssh $*" >>${dir}/calls\nexit 255\n`, { mode: 0o755 });
+            process.env.PATH = `${dir}:${saved}`;
+            console.error = () => undefined;
+            for (const argv of [["prod", "--list"], ["prod", "erp", "--yes-replace-prod"]]) {
+                await assert.rejects(restoreMain(argv), (e: Error) => e instanceof RestoreError
+                    && /key "homelab:hosts\[1\]\.hostKey" \(pi2\) is still the placeholder/.test(e.message)
+                    && e.message.includes("npm run discover -- prod") && /Nothing was contacted/.test(e.message));
+            }
+            assert.ok(!fs.existsSync(path.join(dir, "calls")), "ssh was never started");
+        } finally {
+            console.error = origError;
+            process.env.PATH = saved;
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("on prod, finds the containers by homelab:existing.dataHost.composeProject (as the backup job), and refuses its placeholder", () => {
+        const host = dataHostOf(recordedProd());
+        assert.equal(host.o.composeProject, "homelab");
+        assert.equal(host.o.pgContainer, "postgres");
+        const cfg = recordedProd();
+        cfg.existing = { ...cfg.existing!, dataHost: { composeProject: "REPLACE-ME-compose-project-name" } };
+        assert.throws(() => dataHostOf(cfg), /key "homelab:existing\.dataHost\.composeProject" is "REPLACE-ME-compose-project-name".*npm run discover -- prod/s);
+    });
+
+    it("opens SSH only with the pinned key: a known-hosts file of that one key and StrictHostKeyChecking=yes", () => {
+        const runner = dataHostOf(recordedProd()).runner as SshRunner;
+        assert.ok(runner instanceof SshRunner);
+        const args = runner.sshArgs("/tmp/kh", "true").join(" ");
+        for (const want of ["StrictHostKeyChecking=yes", "UserKnownHostsFile=/tmp/kh", "GlobalKnownHostsFile=/dev/null", "BatchMode=yes"]) assert.ok(args.includes(want), `${want} in ${args}`);
+        const pi2 = recordedProd().hosts!.find((h) => h.name === "pi2")!;
+        assert.equal(runner.knownHostsLine(), `${pi2.address} ${pi2.hostKey.split(" ").slice(0, 2).join(" ")}\n`);
+        assert.throws(() => new SshRunner("pi", "127.0.0.1", "not a key", true), /not an OpenSSH public key line/);
+        // sandbox-vms: the VM's key comes through multipass, never from the network
+        const vms = parseConfig("sandbox-vms", readStackConfig(ROOT, "sandbox-vms"));
+        assert.equal(pinnedHostKey(vms, "pi2", (vm) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAC ${vm}`).endsWith(" pi2"), true);
+    });
+
+    it("creates the fresh database from template0, as the provider does", () => {
+        const [create] = databaseSetupSql("erp_restore_x", { owner: "erp_db_owner", acl: "", connectionLimit: 20, tables: {}, dump: { file: "erp.dump", bytes: 1, sha256: "" } });
+        assert.match(create, /^CREATE DATABASE "erp_restore_x" OWNER "erp_db_owner" TEMPLATE template0 CONNECTION LIMIT 20$/);
     });
 
     it("explains a missing instance or an unknown option", () => {

@@ -11,6 +11,9 @@
 // scaled to zero, the live database renamed aside (kept, never dropped) and the restored one
 // renamed in; finally the workloads and the sync come back, also when something failed.
 import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { RCLONE_MIN_VERSION, versionAtLeast } from "../config";
 
 export const KINDS = ["postgres", "gitea"] as const;
@@ -91,15 +94,41 @@ export class LocalRunner implements Runner {
     }
 }
 
-/** Runs scripts on a host over SSH as root (`sudo -n bash -c`), like the program's remote commands. */
+/**
+ * Runs scripts on a host over SSH as root (`sudo -n bash -c`), like the program's remote commands.
+ * The host is accepted only with its pinned key: a known-hosts file holding that one key, with
+ * StrictHostKeyChecking=yes (OpenSSH ssh_config(5): never adds a key, refuses a host whose key is not
+ * in the file); the user's own known_hosts and the global one are not consulted.
+ */
 export class SshRunner implements Runner {
     readonly where: string;
-    constructor(private readonly destination: string, private readonly sudo: boolean, private readonly timeoutMs = 30 * 60_000) {
-        this.where = destination;
+    constructor(private readonly user: string, private readonly address: string, private readonly hostKey: string, private readonly sudo: boolean,
+        private readonly timeoutMs = 30 * 60_000) {
+        if (!/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+=*( .*)?$/.test(hostKey.trim())) {
+            throw new RestoreError(`the host key pinned for ${address} is not an OpenSSH public key line (got ${JSON.stringify(hostKey)})`);
+        }
+        this.where = `${user}@${address}`;
     }
-    run(script: string, input?: string | Buffer): Promise<string> {
+    /** The known-hosts line: the address and the key type and body (the comment dropped). */
+    knownHostsLine(): string {
+        const [type, body] = this.hostKey.trim().split(/\s+/);
+        return `${this.address} ${type} ${body}\n`;
+    }
+    /** ssh's arguments for a known-hosts file (exported for the tests). */
+    sshArgs(knownHostsFile: string, remote: string): string[] {
+        return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHostsFile}`,
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "HostKeyAlias=" + this.address, "-l", this.user, this.address, remote];
+    }
+    async run(script: string, input?: string | Buffer): Promise<string> {
         const remote = `${this.sudo ? "sudo -n " : ""}bash -c ${q(`set -euo pipefail\n${script}`)}`;
-        return runProcess("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", this.destination, remote], process.env, input, this.timeoutMs, this.where);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "restore-ssh-"));
+        const file = path.join(dir, "known_hosts");
+        fs.writeFileSync(file, this.knownHostsLine(), { mode: 0o600 });
+        try {
+            return await runProcess("ssh", this.sshArgs(file, remote), process.env, input, this.timeoutMs, this.where);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     }
 }
 
@@ -262,8 +291,11 @@ export function parseDatabaseAcl(acl: string): { grantee: string; privileges: st
 
 /** The SQL that gives a fresh database the owner, limit and grants the manifest recorded. */
 export function databaseSetupSql(db: string, entry: DatabaseEntry): string[] {
+    // TEMPLATE template0, as the provider creates the instance databases (cyrilgdn/terraform-provider-postgresql
+    // v1.27.0 postgresql/resource_postgresql_database.go: no template given -> template0): whatever
+    // an operator added to template1 stays out, and pg_restore meets an empty database.
     const stmts = [
-        `CREATE DATABASE ${ident(db)} OWNER ${ident(entry.owner)} CONNECTION LIMIT ${Number(entry.connectionLimit)}`,
+        `CREATE DATABASE ${ident(db)} OWNER ${ident(entry.owner)} TEMPLATE template0 CONNECTION LIMIT ${Number(entry.connectionLimit)}`,
     ];
     if (entry.acl.trim() !== "") {
         // An explicit ACL replaces the defaults (PUBLIC's CONNECT and TEMPORARY): revoke, then grant.

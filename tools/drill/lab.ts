@@ -16,6 +16,7 @@ import { rclonePrefix, sandboxBucket } from "../../components/backup";
 import { DataHost, ident, LocalRunner, literal, pickBackup, restoreInstance, SshRunner } from "../../components/backup/restore";
 import { StackOutputs } from "../verify/outputs";
 import { runVerify } from "../verify/run";
+import { pinnedHostKey } from "../restore";
 
 export interface Probe {
     ok: boolean;
@@ -258,12 +259,14 @@ export class CliLab implements Lab {
         const target = rclonePrefix({ bucket: this.cfg.backup?.bucket ?? sandboxBucket(this.stack) }, this.stack);
         if (this.cfg.mode === "k3d") {
             const dir = path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), ".config"), "homelab", this.stack, "backup");
-            return (this.dataHostCache = new DataHost(new LocalRunner(), { pgContainer: `k3d-${this.cfg.k3d!.clusterName}-postgres`, target, envFile: path.join(dir, "target.env") }));
+            return (this.dataHostCache = new DataHost(new LocalRunner(), { pgContainer: `k3d-${this.cfg.k3d!.clusterName}-postgres`, target, envFile: path.join(dir, "target.env"), jobEnvFile: path.join(dir, "job.env") }));
         }
         const address = this.outputs.nodes.find((n) => n.name === this.cfg.dataHost)?.address;
         if (!address) throw new Error(`the data host ${this.cfg.dataHost} is not among the nodes output`);
-        return (this.dataHostCache = new DataHost(new SshRunner(`${this.cfg.sshUser}@${address}`, this.cfg.sshUser !== "root", 120_000), {
-            pgContainer: "postgres", composeProject: DATA_COMPOSE_PROJECT, target, envFile: "/etc/homelab-backup/target.env",
+        // only with the VM's pinned host key (read through multipass), never plain ssh
+        const hostKey = pinnedHostKey(this.cfg, this.cfg.dataHost!);
+        return (this.dataHostCache = new DataHost(new SshRunner(this.cfg.sshUser, address, hostKey, this.cfg.sshUser !== "root", 120_000), {
+            pgContainer: "postgres", composeProject: DATA_COMPOSE_PROJECT, target, envFile: "/etc/homelab-backup/target.env", jobEnvFile: "/etc/homelab-backup/job.env",
         }));
     }
 
