@@ -14,6 +14,8 @@ import { readStackConfig } from "../components/stack-config";
 import { instanceNames, shared } from "../components/naming";
 import { loadFingerprint } from "../components/fingerprint";
 import { runVerify, VerifyOptions } from "../tools/verify/run";
+import { checksFor, KubeReader, releaseNamespace, SeenIdentities } from "../tools/verify/checks";
+import { StackOutputs } from "../tools/verify/outputs";
 import { ROOT, planOf } from "./helpers/plan";
 import { SUPERUSER, usePostgres } from "./helpers/postgres-server";
 import { resetServer } from "./helpers/pg-applier";
@@ -283,5 +285,26 @@ describe("npm run verify", function () {
         r = cli([]);
         assert.equal(r.status, 2);
         assert.match(r.stderr, /usage: npm run verify -- <stack>/);
+    });
+});
+
+describe("npm run verify on prod: each release where the stack configures it", () => {
+    it("looks for VSO in tools and Longhorn in longhorn-system (homelab:existing.releases), not a hard-coded namespace", async () => {
+        const cfg = parseConfig("prod", readStackConfig(ROOT, "prod"));
+        const asked: string[] = [];
+        const kube = {
+            listWorkloads: async (ns: string) => {
+                asked.push(ns);
+                return [{ kind: "Deployment", obj: { metadata: { name: "x" }, spec: { replicas: 1 }, status: { availableReplicas: 1 } } }];
+            },
+        } as unknown as KubeReader;
+        const checks = checksFor({ stack: "prod", cfg, outputs: { nodes: [] } as unknown as StackOutputs, kube, fetch, timeoutMs: 1000 }, {} as SeenIdentities);
+        const vso = checks.find((c) => c.name === `release ${shared.releases.vaultSecretsOperator}: workloads available`)!;
+        assert.ok(vso, checks.map((c) => c.name).join("\n"));
+        assert.match(await vso.run(), /available in tools$/);
+        assert.deepEqual(asked, ["tools"]);
+        assert.equal(releaseNamespace(cfg, "longhorn"), "longhorn-system");
+        // a sandbox installs VSO in the program's own namespace
+        assert.equal(releaseNamespace(parseConfig("sandbox-k3d", readStackConfig(ROOT, "sandbox-k3d")), "vaultSecretsOperator"), shared.vsoNamespace);
     });
 });
