@@ -4,7 +4,10 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ROOT } from "./helpers/plan";
+import { ROOT, STACKS } from "./helpers/plan";
+import { parseConfig } from "../components/config";
+import { readStackConfig } from "../components/stack-config";
+import { DATA_COMPOSE_PROJECT } from "../components/metal/render";
 
 function docs(): string[] {
     const out = [path.join(ROOT, "README.md")];
@@ -53,5 +56,25 @@ describe("documentation in the repository", () => {
         assert.equal(pkg.engines.node, ">=22");
         assert.equal(fs.readFileSync(path.join(ROOT, ".nvmrc"), "utf8").trim(), "22");
         assert.match(pkg.dependencies["@types/node"], /^22\./);
+    });
+
+    it("the runbooks name only organisations, stacks, compose projects and npm scripts the configuration and package.json have", () => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        const scripts = new Set(Object.keys(pkg.scripts));
+        const org = parseConfig("prod", readStackConfig(ROOT, "prod")).giteaOrg;
+        const stacks = new Set(STACKS as readonly string[]);
+        const composeProjects = new Set([DATA_COMPOSE_PROJECT]);
+        const problems: string[] = [];
+        for (const file of docs()) {
+            const rel = path.relative(ROOT, file);
+            const text = fs.readFileSync(file, "utf8");
+            for (const m of text.matchAll(/npm run (-s )?([a-z][a-z:-]*)/g)) if (!scripts.has(m[2])) problems.push(`${rel}: npm run ${m[2]} (package.json has no such script)`);
+            for (const m of text.matchAll(/npm run -?s? ?[a-z:-]+ -- ([a-z][a-z0-9-]*)/g)) if (/^(prod|sandbox)/.test(m[1]) && !stacks.has(m[1])) problems.push(`${rel}: stack ${m[1]}`);
+            for (const m of text.matchAll(/(?:pulumi [a-z ]+)(?:-s|--stack) ([a-z][a-z0-9-]*)/g)) if (!stacks.has(m[1])) problems.push(`${rel}: stack ${m[1]}`);
+            for (const m of text.matchAll(/`([a-z0-9][a-z0-9-]*)\/<app>/g)) if (m[1] !== org) problems.push(`${rel}: organisation ${m[1]} in \`${m[1]}/<app>\` (homelab:giteaOrg is ${org})`);
+            for (const m of text.matchAll(/organisation `([^`]+)`/g)) if (m[1] !== org && m[1] !== "homelab:giteaOrg") problems.push(`${rel}: organisation ${m[1]} (homelab:giteaOrg is ${org})`);
+            for (const m of text.matchAll(/docker compose -p ([a-z0-9_-]+)/g)) if (!composeProjects.has(m[1])) problems.push(`${rel}: compose project ${m[1]}`);
+        }
+        assert.deepEqual(problems, []);
     });
 });
