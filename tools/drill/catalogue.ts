@@ -4,8 +4,9 @@
 // default since Kubernetes 1.32, kube-controller-manager --node-monitor-grace-period: kubernetes/kubernetes
 // PR 126287, "increased to 50s (earlier 40s)"; k3s v1.34 carries it); pods on a NotReady node are
 // evicted only after 300 s (the default not-ready toleration), and Longhorn's
-// node-down-pod-deletion-policy defaults to do-nothing (longhorn/longhorn-manager types/setting.go,
-// NodeDownPodDeletionPolicyDoNothing), so an app whose pod was on a stopped node stays down for minutes.
+// node-down-pod-deletion-policy defaults to do-nothing (longhorn/longhorn-manager v1.10.1 types/setting.go,
+// SettingDefinitionNodeDownPodDeletionPolicy Default NodeDownPodDeletionPolicyDoNothing; longhorn/longhorn v1.10.1
+// chart/values.yaml leaves defaultSettings.nodeDownPodDeletionPolicy unset), so an app whose pod was on a stopped node stays down for minutes.
 // The rest are generous bounds for three small VMs on a laptop.
 import { Drill, DrillName, DrillState, StepContext, action, checkDrill, waitUntil } from "./model";
 import { Probe } from "./lab";

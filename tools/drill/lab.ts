@@ -334,7 +334,7 @@ export class CliLab implements Lab {
                 { apiVersion: "v1", kind: "Namespace", metadata: { name: t.namespace } },
                 // reclaimPolicy Delete: the CSI provisioner deletes the PV and Longhorn its volume with the PVC
                 // (longhorn/longhorn v1.10.1 chart/templates/storageclass.yaml: provisioner driver.longhorn.io,
-                // reclaimPolicy from persistence.reclaimPolicy; the program sets Retain for `longhorn`)
+                // reclaimPolicy "{{ .Values.persistence.reclaimPolicy }}"; components/platform/releases.ts sets Retain)
                 { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: t.sourceStorageClass }, provisioner: "driver.longhorn.io", reclaimPolicy: "Delete", parameters: { numberOfReplicas: "3" } },
                 { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: t.pvc, namespace: t.namespace }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: t.sourceStorageClass, resources: { requests: { storage: "1Gi" } } } },
                 writerPod(t.pvc, marker),
