@@ -391,7 +391,8 @@ export class CliLab implements Lab {
         await this.kubectl(["-n", TEST_VOLUME.namespace, "delete", "pod", TEST_VOLUME.pod, "--wait=true", "--timeout=120s"]);
         await this.kubectl(["-n", TEST_VOLUME.namespace, "delete", "pvc", TEST_VOLUME.pvc, "--wait=true", "--timeout=120s"]);
         // Delete reclaims both; deleting them by name as well makes the loss certain (and leaks nothing
-        // if the class was changed): the PV, then the volumes.longhorn.io object (longhorn.io/v1beta2).
+        // if the class was changed): the PV, then the volumes.longhorn.io object (longhorn.io/v1beta2, namespaced in
+        // longhorn-system: longhorn/longhorn v1.10.1 chart/templates/crds.yaml; not among the schemas in the shared crds folder).
         await this.kubectl(["delete", "pv", volume, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
         await this.kubectl(["-n", shared.longhornNamespace, "delete", "volumes.longhorn.io", volume, "--ignore-not-found", "--wait=true", "--timeout=180s"]);
     }
