@@ -387,7 +387,7 @@ const APPLIERS: Record<string, (a: AppliedPlan, r: PlanResource) => Promise<void
 };
 
 /** Resources in an order that respects their dependencies (the engine's order), stable otherwise. */
-function dependencyOrder(resources: PlanResource[]): PlanResource[] {
+export function dependencyOrder(resources: PlanResource[]): PlanResource[] {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const done = new Set<string>();
     const out: PlanResource[] = [];
