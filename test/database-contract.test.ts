@@ -8,6 +8,8 @@
 // sibling (erp with envs [prod, sandbox]) and over each sandbox stack's plan. In CI both servers
 // must start: these tests never skip.
 //
+// Relies on OpenBao's postgresql-database-plugin behaving as Vault 1.21.1's: statement splitting, one
+// transaction, the default username_template (docs/architecture.md, "Testing against a real Vault API").
 // pg-applier.ts's emulation of the plugin is used in one place only, which says why (a second run
 // of the revocation statements for one user: OpenBao revokes a lease once).
 import { strict as assert } from "assert";

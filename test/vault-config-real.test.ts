@@ -2,7 +2,8 @@
 // with the calls terraform-provider-vault v5.8.0 makes (test/helpers/vault-applier.ts cites them),
 // then read back: mounts, auth backends, policies, Kubernetes-auth config and roles, database
 // connections (verified by the server against the contract's real PostgreSQL 17.7 as vault_admin)
-// and roles are what each plan says. In CI these tests never skip.
+// and roles are what each plan says. In CI these tests never skip. Relies on OpenBao accepting the
+// calls Vault 1.21.1 accepts (docs/architecture.md, "Testing against a real Vault API").
 import { strict as assert } from "assert";
 import { PlanDocument, PlanResource } from "../tools/plan-types";
 import { useOpenBao } from "./helpers/openbao";

@@ -4,7 +4,8 @@
 // which the server reviews against a loopback Kubernetes API (test/helpers/token-review.ts:
 // authentication.k8s.io/v1 TokenReview). The token it gets reads its own database/creds/<instance>
 // (a credential that really logs in to its own database) and nothing of a sibling's, and writes
-// nothing. In CI these tests never skip.
+// nothing. In CI these tests never skip. Relies on OpenBao's Kubernetes auth, ACL and default policy
+// behaving as Vault 1.21.1's (docs/architecture.md, "Testing against a real Vault API").
 import { strict as assert } from "assert";
 import { Client } from "pg";
 import { instanceNames, InstanceNames } from "../components/naming";

@@ -11,7 +11,9 @@
 //
 // Relies on OpenBao behaving as Vault 1.21.1 for: sys/health codes (200/429/501/503) and body fields,
 // sys/seal-status, `status -format=json` and its exit codes, `operator init -format=json`, PUT
-// sys/unseal, PUT sys/seal, the token store's custom-id rules (docs/architecture.md, "Testing").
+// sys/unseal, PUT sys/seal, the token store's custom-id rules (docs/architecture.md, "Testing against
+// a real Vault API"); and on OpenBao's raft storage where Vault's standalone uses file: after an
+// unseal it answers 429 (standby) until it leads, so the tests wait for 200.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
