@@ -346,13 +346,24 @@ export async function readBackDifferences(bao: OpenBaoServer, token: string, res
     return out;
 }
 
-/** Removes what applyVault made (mounts and auth backends; policies by name), for a fresh apply. */
+/**
+ * Removes what applyVault made (mounts and auth backends; policies by name), for a fresh apply. A
+ * mount's leases are dropped first without asking the database (sys/leases/revoke-force: their
+ * PostgreSQL may have been reset since), so that unmounting cannot fail on them.
+ */
 export async function unapplyVault(bao: OpenBaoServer, token: string, resources: PlanResource[]): Promise<void> {
+    const ok = async (method: string, path: string) => {
+        const r = await bao.request(method, path, undefined, token);
+        if (r.status >= 400 && r.status !== 404) throw new Error(`${method} /v1/${path} -> ${r.status}: ${JSON.stringify(r.body?.errors ?? r.body)}`);
+    };
     for (const r of vaultResources(resources)) {
         const i = r.inputs;
-        if (r.type === "vault:index/mount:Mount") await bao.request("DELETE", `sys/mounts/${str(i, "path")}`, undefined, token);
-        if (r.type === "vault:index/authBackend:AuthBackend") await bao.request("DELETE", `sys/auth/${str(i, "path") || str(i, "type")}`, undefined, token);
-        if (r.type === "vault:index/policy:Policy") await bao.request("DELETE", `sys/policies/acl/${str(i, "name")}`, undefined, token);
+        if (r.type === "vault:index/mount:Mount") {
+            await ok("PUT", `sys/leases/revoke-force/${str(i, "path")}`);
+            await ok("DELETE", `sys/mounts/${str(i, "path")}`);
+        }
+        if (r.type === "vault:index/authBackend:AuthBackend") await ok("DELETE", `sys/auth/${str(i, "path") || str(i, "type")}`);
+        if (r.type === "vault:index/policy:Policy") await ok("DELETE", `sys/policies/acl/${str(i, "name")}`);
     }
 }
 
