@@ -109,8 +109,14 @@ describe("Vault policies enforced by a real Vault API server (OpenBao), through 
     it("an app's token writes nothing: not its secrets, its database role or connection, its policy, nor revoke a lease of another", async () => {
         for (const n of instances) {
             const token = await appToken(n);
-            // reading its own secret is allowed: absent, it is a 404, not a 403
-            assert.equal((await bao().request("GET", `apps/data/${n.instance}`, undefined, token)).status, 404);
+            // reading its own secrets is allowed (KV v2 at apps/, one folder per instance), writing them is not
+            assert.equal((await bao().request("GET", `apps/data/${n.instance}`, undefined, token)).status, 404, "absent: 404, not 403");
+            await bao().call("POST", `apps/data/${n.instance}/config`, { data: { greeting: `hello ${n.instance}` } });
+            const own = await bao().request("GET", `apps/data/${n.instance}/config`, undefined, token);
+            assert.equal(own.status, 200);
+            assert.deepEqual(own.body.data.data, { greeting: `hello ${n.instance}` });
+            const sibling0 = instances.find((o) => o.instance !== n.instance)!;
+            assert.equal((await bao().request("GET", `apps/data/${sibling0.instance}/config`, undefined, token)).status, 403);
             const writes: [string, string, unknown][] = [
                 ["POST", `apps/data/${n.instance}`, { data: { k: "v" } }],
                 ["POST", `database/roles/${n.databaseSecretsRole}`, { db_name: n.instance, creation_statements: ["SELECT 1"] }],
