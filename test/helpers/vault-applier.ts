@@ -228,8 +228,8 @@ export function vaultCallsOf(r: PlanResource, opts: VaultApplyOptions = {}): Vau
 }
 
 export interface AppliedVault {
-    /** Every call made, in order (passwords redacted). */
-    calls: VaultCall[];
+    /** Every call made, in order (passwords redacted), with the server's warnings. */
+    calls: (VaultCall & { warnings: string[] })[];
     /** The plan's Vault resources, in the order applied. */
     resources: PlanResource[];
 }
@@ -249,7 +249,7 @@ export async function applyVault(bao: OpenBaoServer, token: string, resources: P
         applied.resources.push(r);
         for (const c of planned.get(r.urn) ?? []) {
             const res = await bao.request(c.method, c.path, c.body, token);
-            const shown = { ...c, body: "password" in c.body ? { ...c.body, password: "[redacted]" } : c.body };
+            const shown = { ...c, body: "password" in c.body ? { ...c.body, password: "[redacted]" } : c.body, warnings: (res.body?.warnings as string[] | undefined) ?? [] };
             applied.calls.push(shown);
             if (res.status >= 400) {
                 throw new Error(`${r.urn}: ${c.method} /v1/${c.path} -> ${res.status}: ${JSON.stringify(res.body?.errors ?? res.body)}`);
