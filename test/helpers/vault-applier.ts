@@ -304,6 +304,7 @@ export async function readBackDifferences(bao: OpenBaoServer, token: string, res
                 const c = await get(`auth/${str(i, "backend", "kubernetes")}/config`);
                 eq("kubernetes auth kubernetes_host", c?.kubernetes_host, opts.kubernetesHost ?? str(i, "kubernetesHost"));
                 eq("kubernetes auth disable_local_ca_jwt", c?.disable_local_ca_jwt, bool(i, "disableLocalCaJwt", false));
+                eq("kubernetes auth disable_iss_validation", c?.disable_iss_validation, bool(i, "disableIssValidation", false));
                 break;
             }
             case "vault:kubernetes/authBackendRole:AuthBackendRole": {
