@@ -1,13 +1,15 @@
 // A small Kubernetes API on loopback that answers only what Vault's Kubernetes auth asks: the
-// TokenReview of authentication.k8s.io/v1 (kubernetes/api, authentication/v1/types.go: TokenReview
-// {spec: {token, audiences}} -> status {authenticated, user {username, uid, groups}, audiences,
-// error}; POST /apis/authentication.k8s.io/v1/tokenreviews, kubernetes/kubernetes
-// pkg/registry/authentication/tokenreview/storage.go), over HTTPS with a CA of its own made here.
+// TokenReview of authentication.k8s.io/v1 (Kubernetes API reference, token-review-v1: TokenReview
+// {spec: {token, audiences}} -> status {authenticated, user {username, uid, groups, extra},
+// audiences, error}; the fields as in the API's generated models, e.g. kubernetes-client/python
+// kubernetes/docs/models/V1TokenReviewStatus.md), created by POST
+// /apis/authentication.k8s.io/v1/tokenreviews (201), over HTTPS with a CA of its own made here.
 //
-// It issues service-account tokens as the API server does for a projected volume: ES256-signed
-// JWTs with the projected claims (iss, sub system:serviceaccount:<ns>:<name>, aud, exp, iat, nbf,
-// kubernetes.io {namespace, serviceaccount {name, uid}}; kubernetes/kubernetes
-// pkg/serviceaccount/claims.go), and reviews them: a token it issued and has not revoked is
+// It issues service-account tokens shaped as the API server's projected ones: ES256-signed JWTs with
+// the projected claims (iss, sub system:serviceaccount:<ns>:<name>, aud, exp, iat, nbf,
+// kubernetes.io {namespace, serviceaccount {name, uid}}), which is what OpenBao's login decodes
+// (openbao/openbao internal/builtin/credential/kubernetes/path_login.go, serviceAccount and
+// projectedServiceToken; supportedJwtAlgs), and reviews them: a token it issued and has not revoked is
 // authenticated as system:serviceaccount:<ns>:<name>; anything else is not. A review whose bearer
 // is not a token it issued gets 401 (the caller must authenticate, as Vault does with the
 // client's JWT when no token_reviewer_jwt is set). OpenBao's kubernetes auth sends the review as
