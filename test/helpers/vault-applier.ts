@@ -1,9 +1,10 @@
 // A test-only applier of a plan's Vault resources, against the real Vault API server of
 // openbao.ts: for each resource type the plans use, the HTTP calls terraform-provider-vault v5.8.0
 // makes to create it (the version @pulumi/vault 7.8.0 bridges), read at that tag in
-// hashicorp/terraform-provider-vault and cited at each function; the request bodies are those of the
-// provider's Vault API client (hashicorp/vault api v1.22.0, its go.mod: sys_mounts.go MountInput,
-// sys_auth.go EnableAuthOptions, sys_policy.go PutPolicy, logical.go Write). A `vault:*` type the
+// hashicorp/terraform-provider-vault and cited at each function; the request bodies follow the
+// structs of the provider's Vault API client (its go.mod pins hashicorp/vault/api v1.22.0; read here
+// in the stored versions of api/sys_mounts.go MountInput, api/sys_auth.go EnableAuthOptions,
+// api/sys_policy.go PutPolicy), with empty `omitempty` fields left out as the client leaves them out. A `vault:*` type the
 // applier does not know is an error: add it from the provider's source before the program uses it.
 //
 // What differs from a real `pulumi up`, on purpose, and only in values, never in the calls:
@@ -113,7 +114,9 @@ export function vaultCallsOf(r: PlanResource, opts: VaultApplyOptions = {}): Vau
             const type = str(i, "type");
             const path = str(i, "path") || type;
             if (i.tune !== undefined) throw new Error(`${r.urn}: auth backend tune is not implemented by the applier (resource_auth_backend.go authBackendUpdate)`);
-            return [at("POST", `sys/auth/${path}`, { type, description: str(i, "description"), local: bool(i, "local", false), config: {} })];
+            return [at("POST", `sys/auth/${path}`, {
+                type, description: str(i, "description"), config: {}, local: bool(i, "local", false), seal_wrap: false, external_entropy_access: false,
+            })];
         }
         case "vault:index/policy:Policy": {
             // vault/resource_policy.go@v5.8.0 policyWrite: client.Sys().PutPolicy(name, policy) =
