@@ -5,7 +5,7 @@ import { strict as assert } from "assert";
 import { creationStatements, revocationStatements } from "../components/apps/app-instance";
 import { PlanResource } from "../tools/plan-types";
 import {
-    applyPlan, containsMultilineStatement, parseArbitraryStringSlice, parseQuery, quoteIdent, quoteLiteral, vaultExpiration, vaultUsername,
+    applyPlan, containsMultilineStatement, parseArbitraryStringSlice, parseQuery, quoteIdent, quoteLiteral,
 } from "./helpers/pg-applier";
 import { PostgresServer } from "./helpers/postgres-server";
 
@@ -40,12 +40,8 @@ describe("the test applier of PostgreSQL resources and Vault statements", () => 
         assert.deepEqual(revocationStatements("erp_role").map(containsMultilineStatement), [true, false]);
     });
 
-    it("templates {{name}}, {{password}} and {{expiration}} in Vault's formats", () => {
+    it("templates {{name}} and {{password}} as dbtxn.parseQuery does", () => {
         assert.equal(parseQuery({ name: "v-u", password: "p" }, `CREATE ROLE "{{name}}" PASSWORD '{{password}}' IN ROLE "{{name}}_x"`), `CREATE ROLE "v-u" PASSWORD 'p' IN ROLE "v-u_x"`);
-        assert.equal(vaultExpiration(new Date(Date.UTC(2026, 0, 2, 3, 4, 5))), "2026-01-02 03:04:05+0000");
-        const u = vaultUsername("kubernetes-erp-sandbox", "erp-sandbox");
-        assert.match(u, /^v-kubernet-erp-sand-[A-Za-z0-9]{20}-\d{10}$/);
-        assert.ok(u.length <= 63);
     });
 
     it("quotes as lib/pq and the provider do", () => {

