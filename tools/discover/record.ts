@@ -62,7 +62,7 @@ export function applyUpdates(text: string, replace: ConfigUpdate[]): string {
             doc.setIn(["config", ...u.path], u.value);
         }
     }
-    return doc.toString({ lineWidth: 0 });
+    return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
 export function writeFileAtomic(file: string, text: string): void {

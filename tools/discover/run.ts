@@ -81,7 +81,9 @@ function secretsMap(facts: ProdFacts, adminUser: string): Record<string, string>
     return s;
 }
 
-const SECRET_KEY = /(password|passwd|secret|token|apikey|api_key|privatekey|private_key|accesskey|access_key)$/i;
+const SECRET_KEY = /(password|passwd|secret|token|apikey|api_key|privatekey|private_key|accesskey|access_key|secretkey|secret_key)$/i;
+/** Keys that name a Kubernetes Secret object (e.g. Longhorn's defaultSettings.backupTargetCredentialSecret): a reference, not a secret. */
+const SECRET_REFERENCE = /(CredentialSecret|SecretName|SecretRef)$/;
 
 /** Helm values never carry a secret into the facts: a string under a secret-looking key is named instead. */
 export function redactValues(values: unknown, where: string, secrets: Record<string, string>): unknown {
@@ -89,7 +91,7 @@ export function redactValues(values: unknown, where: string, secrets: Record<str
     if (values && typeof values === "object") {
         const out: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(values as Record<string, unknown>)) {
-            if (typeof v === "string" && v !== "" && SECRET_KEY.test(k)) {
+            if (typeof v === "string" && v !== "" && SECRET_KEY.test(k) && !SECRET_REFERENCE.test(k)) {
                 out[k] = "[secret]";
                 secrets[`${where}.${k}`] = "a Helm value that looks secret: not recorded; carry it as a `pulumi config set --secret` value before the helm-releases migration";
             } else out[k] = redactValues(v, `${where}.${k}`, secrets);
