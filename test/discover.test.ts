@@ -15,7 +15,8 @@ import { applyUpdates, planUpdates } from "../tools/discover/record";
 import { isLoopbackHost } from "../tools/discover/endpoints";
 import { keyscan, sshFingerprint } from "../tools/discover/ssh";
 import { redactValues } from "../tools/discover/run";
-import { parseDiscoverArgs } from "../tools/discover";
+import { DISCOVER_SPEC } from "../tools/discover";
+import { parseCommand } from "../tools/cli";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "discover-"));
 
@@ -83,10 +84,11 @@ describe("discover: reading prod from here stops before any connection", functio
 
     it("a sandbox stack, an unknown flag, or two stacks are usage errors (exit 2)", () => {
         assert.strictEqual(discoverNoNetwork(["sandbox-k3d"], creds).status, 2);
-        assert.throws(() => parseDiscoverArgs(["prod", "--token", "x"]), /Unknown option/);
-        assert.throws(() => parseDiscoverArgs(["prod", "prod"]), /one stack/);
-        assert.throws(() => parseDiscoverArgs(["prod", "--timeout", "0"]), /1-300/);
-        assert.deepStrictEqual(parseDiscoverArgs(["prod", "--dry-run"]), { stack: "prod", dryRun: true, yes: false, live: false, kubeconfig: undefined, endpoints: undefined, timeout: undefined });
+        assert.throws(() => parseCommand(DISCOVER_SPEC, ["prod", "--token", "x"]), /Unknown option/);
+        assert.throws(() => parseCommand(DISCOVER_SPEC, ["prod", "prod"]), /unexpected argument/);
+        const t = discoverNoNetwork(["prod", "--timeout", "0"], creds);
+        assert.strictEqual(t.status, 2);
+        assert.match(t.out, /1-300/);
     });
 
     it("only literal loopback addresses count as loopback (a name is never resolved to decide)", () => {

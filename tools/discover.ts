@@ -1,71 +1,41 @@
 // npm run discover -- prod [--dry-run] [--yes] [--live] [--kubeconfig <file>] [--endpoints <file>] [--timeout <seconds>]
 // Reads, read-only, what prod must adopt and records it (tools/discover/run.ts). Credentials come
 // from the environment only: VAULT_TOKEN, PGPASSWORD (PGUSER, default postgres), CLOUDFLARE_API_TOKEN.
-// Exit 0: recorded (or a dry run); 1: a service could not be read, a conflict, or not confirmed;
-// 2: a usage or configuration error, before any connection.
-import { findProjectDir } from "../components/fingerprint";
-import { runDiscover } from "./discover/run";
+import { CommandSpec, ConfigurationError, flag, ParsedArgs, runCli, stringOption, UsageError } from "./cli";
 
-export const USAGE = "usage: npm run discover -- prod [--dry-run] [--yes] [--live] [--kubeconfig <file>] [--endpoints <file>] [--timeout <seconds>]";
+export const DISCOVER_SPEC: CommandSpec = {
+    name: "discover",
+    summary: "read, read-only, what prod must adopt; record it in facts/prod.json and the placeholders of Pulumi.prod.yaml",
+    usage: "prod [--dry-run] [--yes] [--live] [--kubeconfig <file>] [--endpoints <file>] [--timeout <seconds>]",
+    positionals: { min: 1, max: 1 },
+    options: {
+        "dry-run": { type: "boolean", description: "print what would be recorded; write nothing" },
+        yes: { type: "boolean", description: "record without asking (after comparing the printed fingerprints)" },
+        live: { type: "boolean", description: "allow connections to non-loopback endpoints (the live lab; the operator, on its network)" },
+        kubeconfig: { type: "string", valueName: "file", description: "prod's kubeconfig (default $KUBECONFIG, then ~/.kube/config)" },
+        endpoints: { type: "string", valueName: "file", description: "JSON of endpoint overrides {kubeconfig, vault, postgres, cloudflare, ssh: {<host>: host:port}} (tests: loopback)" },
+        timeout: { type: "string", valueName: "seconds", description: "at most this long per call (default 15, 1-300)" },
+    },
+    epilog: "Credentials, from the environment only: VAULT_TOKEN, PGPASSWORD (PGUSER, default postgres), CLOUDFLARE_API_TOKEN.\n" +
+        "Exit 1 also when a service cannot be read, a recorded value differs from the lab's, or the recording is not confirmed.",
+};
 
-export interface DiscoverArgs {
-    stack: string;
-    dryRun: boolean;
-    yes: boolean;
-    live: boolean;
-    kubeconfig?: string;
-    endpoints?: string;
-    timeout?: number;
-}
-
-/** The one argv function (to swap for tools/cli.ts's runCli when it lands). Throws a usage message. */
-export function parseDiscoverArgs(argv: string[]): DiscoverArgs | "help" {
-    const { parseArgs } = require("node:util") as typeof import("node:util");
-    let parsed;
-    try {
-        parsed = parseArgs({
-            args: argv, allowPositionals: true, strict: true,
-            options: {
-                "dry-run": { type: "boolean" }, yes: { type: "boolean" }, live: { type: "boolean" }, help: { type: "boolean", short: "h" },
-                kubeconfig: { type: "string" }, endpoints: { type: "string" }, timeout: { type: "string" },
-            },
-        });
-    } catch (e) {
-        throw new Error((e as Error).message);
-    }
-    const v = parsed.values;
-    if (v.help) return "help";
-    if (parsed.positionals.length !== 1) throw new Error("one stack expected (prod)");
-    const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
-    if (timeout !== undefined && !(timeout > 0 && timeout <= 300)) throw new Error(`--timeout ${v.timeout}: seconds, 1-300`);
-    return {
-        stack: parsed.positionals[0], dryRun: !!v["dry-run"], yes: !!v.yes, live: !!v.live,
-        kubeconfig: v.kubeconfig as string | undefined, endpoints: v.endpoints as string | undefined, timeout,
-    };
-}
-
-async function main(argv: string[]): Promise<number> {
-    let args: DiscoverArgs | "help";
-    try {
-        args = parseDiscoverArgs(argv);
-    } catch (e) {
-        console.error(`discover: ${(e as Error).message}\n${USAGE}`);
-        return 2;
-    }
-    if (args === "help") {
-        console.log(USAGE);
-        return 0;
-    }
+/** main of the CLI (tests call it through runCommand). */
+export async function discoverMain(args: ParsedArgs): Promise<number> {
+    const t = stringOption(args, "timeout");
+    const timeout = t === undefined ? undefined : Number(t);
+    if (timeout !== undefined && !(timeout >= 1 && timeout <= 300)) throw new UsageError(`--timeout ${t}: seconds, 1-300`);
+    // loaded here so that --help stays instant
+    const { findProjectDir } = await import("../components/fingerprint");
+    const { runDiscover } = await import("./discover/run");
     const r = await runDiscover({
-        stack: args.stack, projectDir: findProjectDir(__dirname), dryRun: args.dryRun, yes: args.yes, live: args.live,
-        kubeconfig: args.kubeconfig, endpointsFile: args.endpoints, timeoutSeconds: args.timeout,
+        stack: args.positionals[0], projectDir: findProjectDir(__dirname),
+        dryRun: flag(args, "dry-run"), yes: flag(args, "yes"), live: flag(args, "live"),
+        kubeconfig: stringOption(args, "kubeconfig"), endpointsFile: stringOption(args, "endpoints"), timeoutSeconds: timeout,
+        err: (l) => process.stderr.write(`${l}\n`),
     });
+    if (r.exitCode === 2) throw new ConfigurationError(r.errors.join("\n"));
     return r.exitCode;
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
-        console.error(`discover: cannot run: ${(e as Error).stack ?? e}`);
-        process.exit(1);
-    });
-}
+if (require.main === module) runCli(DISCOVER_SPEC, process.argv.slice(2), discoverMain);

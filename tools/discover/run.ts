@@ -43,6 +43,8 @@ export interface DiscoverOptions {
     timeoutSeconds?: number;
     env?: NodeJS.ProcessEnv;
     out?: (line: string) => void;
+    /** Where a configuration error (exit 2) is reported instead of `out` (the CLI: runCli prints it). */
+    err?: (line: string) => void;
     /** Asks the operator; default: a y/N prompt on a terminal, otherwise no. */
     confirm?: (question: string) => Promise<boolean>;
     /** Seams for tests. */
@@ -147,7 +149,7 @@ export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
     const stop = (code: 1 | 2, lines: string[]): DiscoverResult => {
         result.exitCode = code;
         result.errors.push(...lines);
-        for (const l of lines) out(`discover ${o.stack}: ${l}`);
+        if (!(code === 2 && o.err)) for (const l of lines) out(`discover ${o.stack}: ${l}`);
         return result;
     };
 
