@@ -2,6 +2,7 @@
 // never printed; a token with Zone.DNS:Read is enough). GET /zones?name=<zone> gives the zone id;
 // GET /zones/<id>/dns_records?page=N&per_page=100 lists the records (result_info.total_pages).
 // The base URL is an endpoint like the others, so tests point it at a loopback fake.
+import { fetchFailure } from "./endpoints";
 import { DnsRecordFacts } from "../../components/facts";
 
 export class CloudflareReader {
@@ -13,8 +14,7 @@ export class CloudflareReader {
         try {
             res = await fetch(url, { headers: { Authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(this.timeoutMs), redirect: "error" });
         } catch (e) {
-            const err = e as Error & { cause?: { code?: string } };
-            throw new Error(`Cloudflare API at ${this.base}: GET ${path}: ${err.name === "TimeoutError" ? `no answer within ${this.timeoutMs / 1000}s` : (err.cause?.code ?? err.message)}`);
+            throw new Error(`Cloudflare API at ${this.base}: GET ${path}: ${fetchFailure(e, this.timeoutMs)}`);
         }
         const body: any = await res.json().catch(() => ({}));
         if (res.status !== 200 || body.success !== true) {

@@ -156,3 +156,12 @@ export function assertMayConnect(e: Endpoints, live: boolean): void {
         `\nReading the live lab is a deliberate act: on the lab's network, rerun with --live. (Tests point every endpoint at loopback with --endpoints <file>.)`,
     );
 }
+
+/** Why a fetch failed, in a line: the timeout, or the socket error's code (undici wraps it in `cause`). */
+export function fetchFailure(e: unknown, timeoutMs: number): string {
+    const err = e as Error & { cause?: any };
+    if (err.name === "TimeoutError" || err.name === "AbortError") return `no answer within ${timeoutMs / 1000}s`;
+    const c = err.cause;
+    const code = c?.code ?? c?.errors?.find((x: any) => x?.code)?.code;
+    return code ? `${code}${c?.address ? ` (${c.address}:${c.port})` : ""}` : (c?.message ?? err.message);
+}

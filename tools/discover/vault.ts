@@ -5,6 +5,7 @@
 // auth/<k8s>/role (LIST) / role/<name>, <db mount>/config (LIST) and config/<name> (Vault's
 // database backend never returns the connection's password: connection_details has it removed,
 // builtin/logical/database/path_config_connection.go, pathConnectionRead), <db mount>/roles.
+import { fetchFailure } from "./endpoints";
 import { VaultFacts, VaultDatabaseConnectionFacts, VaultDatabaseRoleFacts } from "../../components/facts";
 
 /** Mount types Vault itself makes and the program never manages. */
@@ -25,9 +26,7 @@ export class VaultReader {
                 redirect: "error",
             });
         } catch (e) {
-            const err = e as Error & { cause?: { code?: string } };
-            const why = err.name === "TimeoutError" ? `no answer within ${this.timeoutMs / 1000}s` : (err.cause?.code ?? err.message);
-            throw new Error(`Vault at ${this.address}: ${method} ${path}: ${why}`);
+            throw new Error(`Vault at ${this.address}: ${method} ${path}: ${fetchFailure(e, this.timeoutMs)}`);
         }
         const text = await res.text();
         let body: any = {};
