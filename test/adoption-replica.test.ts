@@ -4,6 +4,7 @@
 // prod's plan applied to it and the replica's observable state compared before and after.
 import * as assert from "assert";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
 import { readFacts } from "../components/facts";
@@ -206,7 +207,13 @@ describe("adoption replica: discover reads prod's facts exactly as they were bui
         const r = replica();
         const dir = projectCopy(fs.mkdtempSync(path.join(r.dir, "down-")));
         const endpoints = JSON.parse(fs.readFileSync(r.endpointsFile, "utf8"));
-        endpoints.cloudflare = "http://127.0.0.1:1/client/v4";
+        const closed = await new Promise<number>((resolve) => {
+            const srv = net.createServer().listen(0, "127.0.0.1", () => {
+                const port = (srv.address() as net.AddressInfo).port;
+                srv.close(() => resolve(port));
+            });
+        });
+        endpoints.cloudflare = `http://127.0.0.1:${closed}/client/v4`;
         const file = path.join(dir, "endpoints.json");
         fs.writeFileSync(file, JSON.stringify({ ...endpoints, kubeconfig: endpoints.kubeconfig }));
         r.kube.hang.add("/api/v1/namespaces/kube-system");
@@ -217,7 +224,7 @@ describe("adoption replica: discover reads prod's facts exactly as they were bui
             assert.strictEqual(res.exitCode, 1);
             const text = out.join("\n");
             assert.match(text, /Kubernetes API \(http:\/\/127\.0\.0\.1:\d+\) could not be read: .*no answer within 2s/);
-            assert.match(text, /Cloudflare API \(http:\/\/127\.0\.0\.1:1\/client\/v4\) could not be read: .*ECONNREFUSED/);
+            assert.match(text, /Cloudflare API \(http:\/\/127\.0\.0\.1:\d+\/client\/v4\) could not be read: .*ECONNREFUSED/);
             assert.match(text, /nothing recorded/);
         } finally {
             r.kube.hang.clear();
