@@ -1,8 +1,9 @@
 // The PostgreSQL side of discover: catalog SELECTs only, in a READ ONLY transaction, as the admin
 // user (PGUSER, default postgres; password PGPASSWORD, never printed). What it reads is what the
 // adoption must keep and what the replica proof compares:
-// - pg_database: owner (datdba), datconnlimit, encoding, and the ACL as PostgreSQL applies it (a
-//   NULL datacl means the default, acldefault('d', datdba), so that is recorded instead);
+// - pg_database: owner (datdba), datconnlimit, encoding, and the ACL as stored: datacl's items
+//   sorted, [] when datacl is NULL (never granted nor revoked: PostgreSQL's default privileges,
+//   acldefault('d', datdba): PUBLIC may connect and create temporary tables);
 // - pg_roles: the attributes CREATE ROLE sets; pg_auth_members: memberships;
 // - pg_control_system(): system_identifier (the cluster's identity).
 // Vault's dynamic credentials (roles named v-<display>-<role>-..., with a VALID UNTIL) come and go
@@ -14,7 +15,7 @@ export interface PgTarget { host: string; port: number; user: string; password: 
 
 export const CATALOG_SQL = {
     databases: `SELECT d.datname, pg_get_userbyid(d.datdba) AS owner, d.datconnlimit, pg_encoding_to_char(d.encoding) AS encoding,
-        COALESCE(d.datacl, acldefault('d', d.datdba))::text[] AS acl
+        COALESCE(d.datacl::text[], '{}'::text[]) AS acl
         FROM pg_database d WHERE d.datname <> 'template0' ORDER BY d.datname`,
     roles: `SELECT r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolinherit, r.rolreplication, r.rolbypassrls, r.rolconnlimit,
         ARRAY(SELECT pg_get_userbyid(m.roleid) FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1)::text[] AS member_of
