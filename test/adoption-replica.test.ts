@@ -10,7 +10,8 @@ import * as YAML from "yaml";
 import { readFacts } from "../components/facts";
 import { runDiscover } from "../tools/discover/run";
 import { sshFingerprint } from "../tools/discover/ssh";
-import { ROOT } from "./helpers/plan";
+import { planOf, ROOT } from "./helpers/plan";
+import { applyToReplica, ApplyReport, observe, ObservableState, stateDiff } from "./helpers/adoption-apply";
 import { usePostgres } from "./helpers/postgres-server";
 import { OpenBaoUnavailable, baoPath } from "./helpers/openbao";
 import { ProdFacts } from "../components/facts";
@@ -258,4 +259,56 @@ describe(`adoption replica: discover reads back the facts the replica was built 
         assert.ok(Date.now() - start < 20_000);
         assert.ok(!fs.existsSync(path.join(dir, "facts")));
     });
+});
+
+/**
+ * Issue 16 item 4. Set to true when the adoption baseline (issue 16 item 2: no migration on, prod
+ * registers what exists with the discovered inputs) is on main: then applying prod's plan must leave
+ * the replica byte-identical. While it is false, the proof documents today's plan: applying it
+ * changes prod, and the test checks the big-bang changes issue 16 lists are really there.
+ */
+const BASELINE_ON_MAIN = false;
+
+describe("adoption replica: prod's plan applied to the replica, its observable state before and after", function () {
+    this.timeout(600_000);
+    const replica = useReplica();
+    let observedBefore: ObservableState;
+    let after: ObservableState;
+    let report: ApplyReport;
+    let diff: string[];
+
+    before(async function () {
+        const r = replica();
+        const plan = planOf("prod");
+        observedBefore = await observe(r);
+        report = await applyToReplica(r, plan);
+        after = await observe(r);
+        diff = stateDiff(observedBefore, after);
+        const summary = [`applying prod's plan (${SOURCE.from}) to the replica: ${report.steps.length} PostgreSQL/Vault resources, ${report.errors.length} failed, ${diff.length} observable differences`];
+        if (diff.length || report.errors.length) console.log([...summary, ...report.errors.map((e) => `  ${e}`), ...diff.map((d) => `  ${d}`)].join("\n"));
+    });
+
+    it("observing twice without applying anything gives the same state (the comparison is stable)", async () => {
+        assert.deepStrictEqual(stateDiff(after, await observe(replica())), []);
+    });
+
+    if (BASELINE_ON_MAIN) {
+        it("the baseline leaves the replica byte-identical: PostgreSQL catalog and Vault reads, no failure", () => {
+            assert.deepStrictEqual(report.errors, []);
+            assert.deepStrictEqual(diff, []);
+            for (const s of report.steps) assert.doesNotMatch(s, /: created$/, `the baseline creates nothing on prod: ${s}`);
+        });
+    } else {
+        it("today's plan is not a baseline: it changes prod the way issue 16 says (owners, PUBLIC revoked, new roles, connections rewritten)", () => {
+            const text = diff.join("\n");
+            for (const app of INSTANCES) {
+                const line = diff.find((d) => d.startsWith(`~ postgres / database ${app}: `)) ?? "";
+                assert.match(line, new RegExp(`"owner":"${app.replace(/-/g, "_")}_role".* -> .*"owner":"(?!${app.replace(/-/g, "_")}_role")`), `owner of ${app} changed: ${line}`);
+                assert.match(line, /"acl":null.* -> .*"acl":"\{/, `the default privileges (PUBLIC may connect) replaced on ${app}: ${line}`);
+            }
+            for (const db of ["postgres", "template1"]) assert.match(text, new RegExp(`~ postgres / database ${db}: .*"acl":"\\{=Tc/postgres,postgres=CTc/postgres\\}".* -> .*"acl":"\\{postgres=CTc/postgres\\}"`), `PUBLIC revoked on ${db}`);
+            assert.match(text, /\+ postgres \/ role vault_admin: /);
+            assert.match(text, /~ vault \/ database \/ database \/ connections \/ \S+ \/ username: "postgres" -> "vault_admin"/);
+        });
+    }
 });
