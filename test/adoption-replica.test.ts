@@ -11,7 +11,7 @@ import { readFacts } from "../components/facts";
 import { runDiscover } from "../tools/discover/run";
 import { sshFingerprint } from "../tools/discover/ssh";
 import { planOf, ROOT } from "./helpers/plan";
-import { applyToReplica, ApplyReport, observe, ObservableState, stateDiff } from "./helpers/adoption-apply";
+import { applyToReplica, ApplyReport, observe, ObservableState, ReplicaState, stateDiff, stepSubject } from "./helpers/adoption-apply";
 import { usePostgres } from "./helpers/postgres-server";
 import { OpenBaoUnavailable, baoPath } from "./helpers/openbao";
 import { ProdFacts } from "../components/facts";
@@ -312,3 +312,85 @@ describe("adoption replica: prod's plan applied to the replica, its observable s
         });
     }
 });
+
+/** The resources a migration's golden diff (tools/migrations.ts) names, as "<type tail> <name>": added, and changed or removed. */
+export function goldenSubjects(diff: string): { added: Set<string>; changed: Set<string> } {
+    const out = { added: new Set<string>(), changed: new Set<string>() };
+    for (const line of diff.split("\n")) {
+        const added = /^\+ (\S+:\S+) (\S+) \(/.exec(line);
+        if (added) out.added.add(`${added[1].replace(/^.*:/, "")} ${added[2]}`);
+        const urn = /^[~-] (?:changed|removed) urn:pulumi:[^:]+::[^:]+::(?:.*\$)?([^$]+)::(.+)$/.exec(line);
+        if (urn) out.changed.add(`${urn[1].replace(/^.*:/, "")} ${urn[2]}`);
+    }
+    return out;
+}
+
+// Each migration (issue 16 item 3), switched on one at a time in the runbook's order over the
+// baseline, applied to the replica: what it does to the replica's PostgreSQL and Vault is exactly
+// what its golden diff (test/golden/prod.migration-<name>.diff) names, nothing else; after
+// database-contract, Vault issues each app's credentials through vault_admin and they work as the
+// README's database contract says. Defined once the migrations exist (components/migrations.ts,
+// issue 16 items 2-3); before that there is nothing to prove, and nothing is skipped.
+const MIGRATIONS_MODULE = path.join(ROOT, "components", "migrations.ts");
+if (fs.existsSync(MIGRATIONS_MODULE)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { migrationSteps } = require(MIGRATIONS_MODULE) as { migrationSteps(): string[][] };
+    describe("adoption replica: each migration, applied alone in order, changes exactly what its golden diff says", function () {
+        this.timeout(600_000);
+        const replica = useReplica();
+        const state: ReplicaState = new Map();
+
+        before(async function () {
+            const baseline = await applyToReplica(replica(), planOf("prod", { "homelab:migrations": [] }), state);
+            assert.deepStrictEqual(baseline.errors, [], "the baseline applies");
+        });
+
+        for (const on of migrationSteps()) {
+            const name = on[on.length - 1];
+            it(`${name}: the resources it creates or updates on the replica are exactly the golden diff's`, async () => {
+                const r = replica();
+                const golden = goldenSubjects(fs.readFileSync(path.join(ROOT, "test", "golden", `prod.migration-${name}.diff`), "utf8"));
+                const before = await observe(r);
+                const rep = await applyToReplica(r, planOf("prod", { "homelab:migrations": on }), state);
+                const diff = stateDiff(before, await observe(r));
+                assert.deepStrictEqual(rep.errors, [], rep.errors.join("\n"));
+                const acted = rep.steps.filter((st) => !/: unchanged/.test(st));
+                for (const st of acted) {
+                    const subject = stepSubject(st);
+                    assert.ok(golden.added.has(subject) || golden.changed.has(subject), `${name} changed ${st}, which its golden diff does not name`);
+                }
+                // what it adds is created; what it changes may be a no-op for the provider (an input
+                // going from its schema default to unset: the Diff after Read is empty)
+                const pgOrVault = /^(Role|Database|Grant|GrantRole|Mount|AuthBackend|Policy|AuthBackendConfig|AuthBackendRole|SecretBackendConnection|SecretBackendRole) /;
+                const added = [...golden.added].filter((g) => pgOrVault.test(g));
+                for (const g of added) assert.ok(acted.some((st) => stepSubject(st) === g && /: created$/.test(st)), `${name}'s golden diff adds ${g}, which was not created on the replica`);
+                if (acted.length === 0) assert.deepStrictEqual(diff, [], `${name} changes no PostgreSQL or Vault resource: the replica's PostgreSQL and Vault stay as they are`);
+                else assert.ok(diff.length > 0, `${name} applied ${acted.length} changes and nothing observable changed`);
+                if (name === "database-contract") await databaseContractHolds(r);
+            });
+        }
+    });
+}
+
+/** The README's database contract, on the replica after database-contract: Vault issues credentials through vault_admin; they own what they create as <app>_role; revoked, they are gone. */
+async function databaseContractHolds(r: Replica): Promise<void> {
+    for (const app of INSTANCES) {
+        const cred = await r.vault.call("GET", `database/creds/${app}`, undefined, r.vaultToken);
+        const { Client } = await import("pg");
+        const c = new Client(r.pg.config(cred.data.username, cred.data.password, app));
+        await c.connect();
+        try {
+            await c.query("CREATE TABLE contract_probe (id int)");
+            const owner = (await c.query("SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE relname = 'contract_probe'")).rows[0].o;
+            assert.strictEqual(owner, app.replace(/-/g, "_") + "_role", `${app}: what a credential creates belongs to the lasting role`);
+            await c.query("DROP TABLE contract_probe");
+        } finally {
+            await c.end();
+        }
+        await r.vault.call("PUT", "sys/leases/revoke", { lease_id: cred.lease_id }, r.vaultToken);
+        const s = await r.pg.superuser("postgres");
+        const left = (await s.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [cred.data.username])).rows.length;
+        await s.end();
+        assert.strictEqual(left, 0, `${app}: the revoked credential's role is dropped`);
+    }
+}

@@ -300,45 +300,63 @@ function vaultWrite(r: Replica, res: PlanResource, passwords: Map<string, string
     }
 }
 
-/** Applies the plan's PostgreSQL and Vault resources to the replica, in dependency order. */
-export async function applyToReplica(r: Replica, plan: PlanDocument): Promise<ApplyReport> {
+/**
+ * What `up` has recorded so far (the stack's state): per urn, the inputs last applied. A resource in
+ * the state is not imported or created again: it is updated when its inputs changed, or left alone.
+ */
+export type ReplicaState = Map<string, PlanResource>;
+
+/**
+ * Applies the plan's PostgreSQL and Vault resources to the replica, in dependency order, given
+ * what earlier applications recorded (`state`, updated here).
+ */
+export async function applyToReplica(r: Replica, plan: PlanDocument, state: ReplicaState = new Map()): Promise<ApplyReport> {
     const report: ApplyReport = { steps: [], errors: [] };
     const mine = plan.resources.filter((x) => x.type.startsWith("postgresql:") || x.type.startsWith("vault:"));
     const passwords = new Map(r.passwords);
     const failed = new Set<string>();
     for (const res of dependencyOrder(plan.resources).filter((x) => mine.includes(x))) {
-        const label = `${res.type.replace(/^.*:/, "")} ${res.name}${res.import ? " (import)" : ""}`;
+        const prior = state.get(res.urn);
+        const adopting = !prior && !!res.import;
+        const label = `${res.type.replace(/^.*:/, "")} ${res.name}${adopting ? " (import)" : ""}`;
         const blocked = res.dependsOn.find((d) => failed.has(d));
         if (blocked) {
             failed.add(res.urn);
             report.steps.push(`${label}: not applied, it depends on ${blocked}, which failed`);
             continue;
         }
+        if (prior && same(prior.inputs, res.inputs)) {
+            report.steps.push(`${label}: unchanged (in the state, same inputs)`);
+            continue;
+        }
         try {
             let what: string;
             if (res.type.startsWith("postgresql:")) {
-                if (res.import && res.type === "postgresql:index/role:Role") what = await adoptRole(r, res, passwords);
-                else if (res.import && res.type === "postgresql:index/database:Database") what = await adoptDatabase(r, res);
-                else if (res.import) throw new Error(`${res.type} has no importer in the provider`);
+                // an adopted role or database, or one in the state whose inputs changed: Read, Diff, Update
+                if ((adopting || prior) && res.type === "postgresql:index/role:Role") what = await adoptRole(r, res, passwords);
+                else if ((adopting || prior) && res.type === "postgresql:index/database:Database") what = await adoptDatabase(r, res);
+                else if (adopting) throw new Error(`${res.type} has no importer in the provider`);
                 else {
+                    // created, or a grant whose inputs changed (its Update is its Create: revoke, then grant)
                     const applied = await applyPlan(r.pg, [res]);
                     for (const [k, v] of applied.passwords) passwords.set(k, v);
-                    what = "created";
+                    what = prior ? "updated (re-granted)" : "created";
                 }
             } else {
                 const w = vaultWrite(r, res, passwords);
                 let changed: string[] = [];
-                if (res.import) {
+                if (adopting || prior) {
                     const got = await r.vault.request("GET", w.read, undefined, r.vaultToken);
-                    if (got.status !== 200) throw new Error(`import: GET ${w.read} -> ${got.status} (the import fails)`);
+                    if (got.status !== 200) throw new Error(`GET ${w.read} -> ${got.status} (the ${adopting ? "import" : "read"} fails)`);
                     changed = w.compare(got.body?.data ?? got.body);
                 }
-                if (!res.import || changed.length) {
+                if (!(adopting || prior) || changed.length) {
                     const put = await r.vault.request(w.method, w.path, w.body, r.vaultToken);
                     if (put.status >= 400) throw new Error(`${w.method} /v1/${w.path} -> ${put.status}: ${JSON.stringify(put.body?.errors ?? put.body)}`);
                 }
-                what = !res.import ? "created" : changed.length ? `updated after import: ${changed.join(", ")}` : "unchanged (Diff after Read is empty)";
+                what = !(adopting || prior) ? "created" : changed.length ? `updated${adopting ? " after import" : ""}: ${changed.join(", ")}` : "unchanged (Diff after Read is empty)";
             }
+            state.set(res.urn, res);
             report.steps.push(`${label}: ${what}`);
         } catch (e) {
             failed.add(res.urn);
@@ -347,7 +365,24 @@ export async function applyToReplica(r: Replica, plan: PlanDocument): Promise<Ap
             report.errors.push(msg);
         }
     }
+    const urns = new Set(mine.map((x) => x.urn));
+    for (const [urn, prior] of state) {
+        if (urns.has(urn)) continue;
+        state.delete(urn);
+        const label = `${prior.type.replace(/^.*:/, "")} ${prior.name}`;
+        if (prior.retainOnDelete) report.steps.push(`${label}: removed from the program, retained (dropped from the state only)`);
+        else {
+            const msg = `${label}: removed from the program: the provider would DELETE it (not applied to the replica)`;
+            report.steps.push(msg);
+            report.errors.push(msg);
+        }
+    }
     return report;
+}
+
+/** The resource a step is about: "<type tail> <name>", as the steps start. */
+export function stepSubject(step: string): string {
+    return step.replace(/( \(import\))?: .*$/, "");
 }
 
 export { SUPERUSER };
