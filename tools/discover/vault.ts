@@ -2,9 +2,14 @@
 // the X-Vault-Token header, never printed). The endpoints and response shapes are Vault's HTTP API
 // (OpenBao keeps them): sys/health (cluster_id), sys/mounts and sys/auth (data.<path>/ -> type,
 // description, options), sys/policy (policies) and sys/policy/<name> (rules), auth/<k8s>/config and
-// auth/<k8s>/role (LIST) / role/<name>, <db mount>/config (LIST) and config/<name> (Vault's
-// database backend never returns the connection's password: connection_details has it removed,
-// builtin/logical/database/path_config_connection.go, pathConnectionRead), <db mount>/roles.
+// auth/<k8s>/role (LIST) / role/<name>, <db mount>/config (LIST) and config/<name>, <db mount>/roles.
+// A database connection's read never returns its password (nor a private key): openbao/openbao
+// builtin/logical/database/path_config_connection.go (read at 0ea2ff1), connectionReadHandler:
+// delete(config.ConnectionDetails, "password"); nor verify_connection, which is a write-time option
+// removed before the configuration is stored (connectionWriteHandler: delete(data.Raw,
+// "verify_connection"); DatabaseConfig has no such field). So the facts hold what Vault answers:
+// plugin_name, plugin_version, allowed_roles, password_policy, root_credentials_rotate_statements and
+// the connection_details but the password (connection_url, username, max_open_connections...).
 import { fetchFailure } from "./endpoints";
 import { VaultFacts, VaultDatabaseConnectionFacts, VaultDatabaseRoleFacts } from "../../components/facts";
 
