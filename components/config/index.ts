@@ -24,6 +24,7 @@ export { ConfigError, isConfigError, PLACEHOLDER_MARK } from "./errors";
 export { DEFAULT_CONNECTION_LIMIT, MAX_CONNECTION_LIMIT } from "./apps";
 export { cronIntervalHours } from "./backup-schedule";
 export { isOpenSshPublicKey } from "./metal";
+export { RCLONE_MIN_VERSION, versionAtLeast } from "./versions";
 export { SCHEMA_FILE, configSchema } from "./schema";
 export { recordSources, sourcesOf, PROJECT_FILE, stackFileName };
 export type { ConfigSources };
@@ -82,7 +83,7 @@ export function parseCatalogue(stack: string, raw: RawConfig, sources?: ConfigSo
         failOn(r, checkKey(`${PROJECT}:${key}`, values[key]));
         return values[key];
     };
-    return { apps: readApps(r, value("apps")), versions: readVersions(value("versions")) };
+    return { apps: readApps(r, value("apps")), versions: readVersions(value("versions"), r) };
 }
 
 /**
@@ -98,7 +99,7 @@ export function parseConfig(stack: string, raw: RawConfig, sources?: ConfigSourc
 
     const mode = values.mode as Mode;
     const apps = readApps(r, values.apps);
-    const versions = readVersions(values.versions);
+    const versions = readVersions(values.versions, r);
     const cfg: LabConfig = {
         project: PROJECT,
         stack,

@@ -51,6 +51,14 @@ export interface Versions {
     k3s: string;
     charts: Record<ChartKey, ChartSpec>;
     images: Record<ImageKey, string>;
+    rclone: RcloneSpec;
+}
+
+/** The data host's rclone (backup-install.sh installs this release where an older one is found). */
+export interface RcloneSpec {
+    version: string;
+    /** SHA-256 of rclone-v<version>-linux-arm64.zip (the release's SHA256SUMS), or a REPLACE-ME placeholder. */
+    sha256LinuxArm64: string;
 }
 
 export interface HostSpec {
