@@ -54,7 +54,11 @@ export interface VaultFacts {
     database: Record<string, { connections: Record<string, VaultDatabaseConnectionFacts>; roles: Record<string, VaultDatabaseRoleFacts> }>;
 }
 
-export interface PostgresDatabaseFacts { owner: string; connectionLimit: number; encoding: string; acl: string[]; }
+export interface PostgresDatabaseFacts {
+    owner: string; connectionLimit: number; encoding: string;
+    /** datacl's aclitems as text, sorted; [] when datacl is NULL (PostgreSQL's default privileges: PUBLIC has CONNECT and TEMPORARY). */
+    acl: string[];
+}
 export interface PostgresRoleFacts {
     login: boolean; superuser: boolean; createdb: boolean; createrole: boolean; inherit: boolean;
     replication: boolean; bypassRls: boolean; connectionLimit: number;
