@@ -66,7 +66,7 @@ describe("cli: one command-line contract for every tool", () => {
             [["prod", "--config-file"], /argument missing/],
             [["prod", "--config-file", "--json"], /ambiguous/],
             [["prod", "--json=yes"], /does not take an argument/],
-            [[], /an argument is missing/],
+            [[], /missing <stack>/],
             [["prod", "a", "b"], /unexpected argument "b"/],
         ];
         for (const [argv, message] of cases) {
