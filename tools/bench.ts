@@ -17,6 +17,7 @@ export const spec: CommandSpec = {
     usage: "",
     positionals: { min: 0, max: 0 },
     exits: {},
+    outcomes: { 0: "measured (a missed target is printed, not failed: times differ between machines)", 1: "a plan could not run (its error is printed)" },
 };
 
 const STACKS = ["prod", "sandbox-k3d", "sandbox-vms"];

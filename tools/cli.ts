@@ -49,6 +49,8 @@ export interface CommandSpec {
     positionals?: { min: number; max: number };
     /** Tool-specific codes beyond 0/1/2, for the README table. */
     exits?: Record<number, string>;
+    /** What 0, 1 and 2 mean for this tool (default: COMMON_EXITS); the codes themselves stay common. */
+    outcomes?: Partial<Record<0 | 1 | 2, string>>;
     /** Error classes reported like configuration errors (message on stderr, exit 2, no stack trace). */
     configErrors?: (abstract new (...args: never[]) => Error)[];
     /** Extra help text printed after the options (e.g. the list of drills). */
@@ -72,7 +74,8 @@ export function exitCodes(spec: CommandSpec): Record<number, string> {
     for (const code of Object.keys(spec.exits ?? {}).map(Number)) {
         if (code in COMMON_EXITS) throw new Error(`${spec.name}: exit ${code} is common to every tool; declare only codes beyond 0/1/2`);
     }
-    return { ...COMMON_EXITS, ...spec.exits };
+    const outcomes = Object.fromEntries(Object.entries(spec.outcomes ?? {}).filter(([, v]) => typeof v === "string")) as Record<number, string>;
+    return { ...COMMON_EXITS, ...outcomes, ...spec.exits };
 }
 
 export function isConfigError(e: unknown, spec?: CommandSpec): boolean {

@@ -14,6 +14,7 @@ export const spec: CommandSpec = {
     },
     positionals: { min: 1, max: 1 },
     exits: {},
+    outcomes: { 0: "prod may be previewed and applied", 1: "drills missing: what is missing is listed", 2: "usage error, or the gate cannot run (why is printed)" },
 };
 
 async function gate(a: ParsedArgs, projectDir: string, out: (l: string) => void): Promise<number> {

@@ -40,10 +40,15 @@ export function loadCommand(entry: CommandEntry, argv?: string[]): LoadedCommand
     throw new Error(`lab: tools/${path.basename(file)} exports no spec and run (see tools/commands.ts)`);
 }
 
-/** The README's exit-code table: every command's codes. */
+/** The README's exit-code table: what each code means for each command (0, 1, 2 are common to all). */
 export function exitCodeTable(specs: CommandSpec[]): string {
-    const rows = specs.flatMap((s) => Object.entries(exitCodes(s)).map(([code, what]) => `| \`${s.name}\` | ${code} | ${what} |`));
-    return ["| command | exit | meaning |", "| --- | --- | --- |", ...rows].join("\n");
+    const cell = (t: string) => t.replace(/\|/g, "\\|");
+    const rows = specs.map((s) => {
+        const codes = exitCodes(s);
+        const other = Object.entries(codes).filter(([c]) => Number(c) > 2).map(([c, what]) => `${c}: ${cell(what)}`).join("; ");
+        return `| \`${s.name}\` | ${cell(codes[0])} | ${cell(codes[1])} | ${cell(codes[2])} | ${other} |`;
+    });
+    return ["| command | 0 | 1 | 2 | other |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
 }
 
 /** Loads every available command's spec (for the exit-code table and the tests). */

@@ -23,6 +23,7 @@ export const spec: CommandSpec = {
     },
     positionals: { min: 1, max: 1 },
     exits: {},
+    outcomes: { 0: "no mandatory policy violation", 1: "a mandatory policy violation, or (--check) a difference from the golden plan", 2: "usage or configuration error, or the program failed" },
     configErrors: [StackFileError],
 };
 

@@ -20,6 +20,7 @@ export const spec: CommandSpec = {
     },
     positionals: { min: 0, max: 0 },
     exits: {},
+    outcomes: { 0: "no mandatory violation", 1: "a mandatory violation", 2: "usage error, an unreadable or malformed plan file, or a policy that could not run" },
 };
 
 interface Args {

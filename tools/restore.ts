@@ -41,6 +41,7 @@ export const spec: CommandSpec = {
         "yes-replace-prod": { type: "boolean", description: "on prod: replace the live database (without it, nothing is done: exit 2)" },
     },
     positionals: { min: 1, max: 2 },
+    outcomes: { 0: "restored, or listed with every kind fresh", 1: "the restore failed (why is printed)", 2: "usage or configuration error; prod without --yes-replace-prod (nothing done)" },
     exits: { 3: "--list: a kind of backup is stale (older than its schedule allows, or none complete)" },
     configErrors: [StackFileError],
 };

@@ -16,6 +16,7 @@ export const spec: CommandSpec = {
     },
     positionals: { min: 1, max: 1 },
     exits: {},
+    outcomes: { 0: "every check holds", 1: "a check failed (its line says why)", 2: "usage or configuration error, or verify cannot run (no outputs, no Pulumi CLI)" },
 };
 
 /** Exit 0: every check holds; 1: one fails; 2: verify cannot run (the report says why). */

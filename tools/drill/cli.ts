@@ -22,6 +22,7 @@ export const spec: CommandSpec = {
         report: { type: "boolean", description: "the evidence so far, per stack and drill" },
     },
     positionals: { min: 0, max: 2 },
+    outcomes: { 0: "the drill passed, or the listing or report printed", 1: "the drill failed (its record says where and what state the sandbox is in)", 2: "usage error, or it may not or cannot run (prod, a drill the stack lacks, no outputs)" },
     exits: { 130: "interrupted twice (Ctrl-C): left at once, the sandbox as it is (the first Ctrl-C runs the safe recovery)" },
     epilog: () => `drills:\n${formatList().replace(/^/gm, "  ")}`,
 };
