@@ -63,6 +63,12 @@ describe("lab: one entry point, one command-line contract", function () {
             fs.writeFileSync(path.join(dir, "discover.ts"), "");
             assert.equal(moduleFile(discover, dir), path.join(dir, "discover.ts"));
             assert.deepEqual(availableCommands(dir).map((c) => c.name), ["discover"]);
+            assert.throws(() => loadCommand(discover, undefined, dir), /tools\/discover\.ts exports no spec and run/);
+            // a module that names its main `main` is run the same way
+            fs.writeFileSync(path.join(dir, "doctor.ts"), 'export const spec = { name: "doctor", summary: "s", usage: "" };\nexport function main(): number { return 7; }\n');
+            const doctor = loadCommand(COMMANDS.find((c) => c.name === "doctor")!, undefined, dir);
+            assert.equal(doctor?.spec.name, "doctor");
+            assert.equal(doctor?.run({ values: {}, positionals: [] }), 7);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

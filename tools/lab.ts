@@ -28,15 +28,17 @@ export interface LoadedCommand {
 }
 
 /** Loads a command's module; undefined when it ran itself (it called runCli on load). */
-export function loadCommand(entry: CommandEntry, argv?: string[]): LoadedCommand | undefined {
-    const file = moduleFile(entry);
+export function loadCommand(entry: CommandEntry, argv?: string[], dir?: string): LoadedCommand | undefined {
+    const file = moduleFile(entry, dir);
     if (!file) throw new Error(`lab: no module tools/${entry.module}.ts for command ${entry.name}`);
     // as if started as `node tools/<module>.ts args`, for a module that reads process.argv on load
     if (argv) process.argv = [process.argv[0], file, ...argv];
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const m = require(file) as Partial<LoadedCommand>;
-    if (m.spec && typeof m.run === "function") return { spec: m.spec, run: m.run };
-    if (cliStarted()) return undefined;
+    const m = require(file) as Partial<LoadedCommand> & { main?: LoadedCommand["run"] };
+    // it called runCli itself on load (with the argv set above): it runs, nothing more to do
+    if (argv && cliStarted()) return undefined;
+    const run = m.run ?? m.main;
+    if (m.spec && typeof run === "function") return { spec: m.spec, run };
     throw new Error(`lab: tools/${path.basename(file)} exports no spec and run (see tools/commands.ts)`);
 }
 
