@@ -4,6 +4,7 @@
 // data host's backup job, and the freshness output. The installer script runs here against fake
 // rclone, systemctl, crontab and docker (test/fakes/backup).
 import { strict as assert } from "assert";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { cronIntervalHours, parseConfig } from "../components/config";
@@ -11,8 +12,8 @@ import { readStackConfig } from "../components/stack-config";
 import { guardStack } from "../components/guard";
 import { spawnSync } from "child_process";
 import { BACKUP_SCRIPT_NAMES, BACKUP_SCRIPTS_DIR } from "../components/backup/scripts";
-import { longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
-import { KubectlWorkloads, main as restoreMain, parseRestoreArgs } from "../tools/restore";
+import { DataHost, LocalRunner, SshRunner, longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
+import { dataHostOf, KubectlWorkloads, main as restoreMain, parseRestoreArgs, pinnedHostKey } from "../tools/restore";
 import { UsageError } from "../tools/cli";
 import { instanceNames } from "../components/naming";
 import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
@@ -155,7 +156,7 @@ describe("restore logic, pure parts", () => {
         ]);
         const sql = databaseSetupSql("erp_restore_x", { owner: "erp_db_owner", acl: "{erp_db_owner=CTc/erp_db_owner,erp_role=c/erp_db_owner}", connectionLimit: 20, tables: {}, dump: { file: "erp.dump", bytes: 1, sha256: "" } });
         assert.deepEqual(sql, [
-            'CREATE DATABASE "erp_restore_x" OWNER "erp_db_owner" CONNECTION LIMIT 20',
+            'CREATE DATABASE "erp_restore_x" OWNER "erp_db_owner" TEMPLATE template0 CONNECTION LIMIT 20',
             'REVOKE ALL ON DATABASE "erp_restore_x" FROM PUBLIC',
             'REVOKE ALL ON DATABASE "erp_restore_x" FROM "erp_db_owner"',
             'GRANT CREATE, TEMPORARY, CONNECT ON DATABASE "erp_restore_x" TO "erp_db_owner"',
@@ -230,6 +231,64 @@ describe("npm run restore: arguments", () => {
         await assert.rejects(restoreMain(["sandbox-vms", "nope"]), /stack sandbox-vms has no instance nope \(it has: webapp, erp/);
     });
 
+    const prodCfg = () => parseConfig("prod", readStackConfig(ROOT, "prod"));
+    /** Prod's configuration once discover has recorded the keys and the compose project. */
+    const recordedProd = () => {
+        const cfg = prodCfg();
+        cfg.hosts = cfg.hosts!.map((h) => ({ ...h, hostKey: h.hostKey.replace(/ REPLACE-ME.*$/, ` ${h.name}`) }));
+        cfg.existing = { ...cfg.existing!, dataHost: { composeProject: "homelab" } };
+        return cfg;
+    };
+
+    it("on prod, stops before any connection while pi2's host key is a placeholder, saying which key and how to record it", async () => {
+        const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "restore-nossh-"));
+        const saved = process.env.PATH;
+        const origError = console.error;
+        try {
+            // an ssh that would record any attempt
+            fs.writeFileSync(path.join(dir, "ssh"), `#!/bin/sh\necho "ssh $*" >>${dir}/calls\nexit 255\n`, { mode: 0o755 });
+            process.env.PATH = `${dir}:${saved}`;
+            console.error = () => undefined;
+            for (const argv of [["prod", "--list"], ["prod", "erp", "--yes-replace-prod"]]) {
+                await assert.rejects(restoreMain(argv), (e: Error) => e instanceof RestoreError
+                    && /key "homelab:hosts\[1\]\.hostKey" \(pi2\) is still the placeholder/.test(e.message)
+                    && e.message.includes("npm run discover -- prod") && /Nothing was contacted/.test(e.message));
+            }
+            assert.ok(!fs.existsSync(path.join(dir, "calls")), "ssh was never started");
+        } finally {
+            console.error = origError;
+            process.env.PATH = saved;
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("on prod, finds the containers by homelab:existing.dataHost.composeProject (as the backup job), and refuses its placeholder", () => {
+        const host = dataHostOf(recordedProd());
+        assert.equal(host.o.composeProject, "homelab");
+        assert.equal(host.o.pgContainer, "postgres");
+        const cfg = recordedProd();
+        cfg.existing = { ...cfg.existing!, dataHost: { composeProject: "REPLACE-ME-compose-project-name" } };
+        assert.throws(() => dataHostOf(cfg), /key "homelab:existing\.dataHost\.composeProject" is "REPLACE-ME-compose-project-name".*npm run discover -- prod/s);
+    });
+
+    it("opens SSH only with the pinned key: a known-hosts file of that one key and StrictHostKeyChecking=yes", () => {
+        const runner = dataHostOf(recordedProd()).runner as SshRunner;
+        assert.ok(runner instanceof SshRunner);
+        const args = runner.sshArgs("/tmp/kh", "true").join(" ");
+        for (const want of ["StrictHostKeyChecking=yes", "UserKnownHostsFile=/tmp/kh", "GlobalKnownHostsFile=/dev/null", "BatchMode=yes"]) assert.ok(args.includes(want), `${want} in ${args}`);
+        const pi2 = recordedProd().hosts!.find((h) => h.name === "pi2")!;
+        assert.equal(runner.knownHostsLine(), `${pi2.address} ${pi2.hostKey.split(" ").slice(0, 2).join(" ")}\n`);
+        assert.throws(() => new SshRunner("pi", "127.0.0.1", "not a key", true), /not an OpenSSH public key line/);
+        // sandbox-vms: the VM's key comes through multipass, never from the network
+        const vms = parseConfig("sandbox-vms", readStackConfig(ROOT, "sandbox-vms"));
+        assert.equal(pinnedHostKey(vms, "pi2", (vm) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAC ${vm}`).endsWith(" pi2"), true);
+    });
+
+    it("creates the fresh database from template0, as the provider does", () => {
+        const [create] = databaseSetupSql("erp_restore_x", { owner: "erp_db_owner", acl: "", connectionLimit: 20, tables: {}, dump: { file: "erp.dump", bytes: 1, sha256: "" } });
+        assert.match(create, /^CREATE DATABASE "erp_restore_x" OWNER "erp_db_owner" TEMPLATE template0 CONNECTION LIMIT 20$/);
+    });
+
     it("explains a missing instance or an unknown option", () => {
         assert.throws(() => parseRestoreArgs(["prod"]), (e: Error) => e instanceof UsageError && /missing <instance> \(or --list\)/.test(e.message));
         assert.throws(() => parseRestoreArgs(["prod", "erp", "--force"]), (e: Error) => e instanceof UsageError && /Unknown option '--force'/.test(e.message));
@@ -264,11 +323,12 @@ describe("backup-install.sh against fakes", function () {
         TARGET_PROVIDER: "Minio", TARGET_ENDPOINT: "http://127.0.0.1:9000", TARGET_REGION: "us-east-1",
         CREATE_BUCKET: "1", COMPOSE_PROJECT: "homelab-data", PG_CONTAINER: "postgres", GITEA_CONTAINER: "gitea",
         SCHEDULE: "daily", RETAIN: "14", INSTALL: "systemd",
+        RCLONE_VERSION: "1.73.5", RCLONE_SHA256: "0".repeat(64), RCLONE_MIN_VERSION: "1.63.0",
         PREFIX: sb.path("lib"), CONFIG_DIR: sb.path("etc"), UNIT_DIR: sb.path("units"), FAKE_STORE: sb.path("store"),
         ...extra,
     });
     beforeEach(() => {
-        sb = new Sandbox({ fakesDir: path.join(__dirname, "fakes", "backup"), scriptsDir: BACKUP_SCRIPTS_DIR, extraBaseTools: ["date"], prefix: "backup-install-" });
+        sb = new Sandbox({ fakesDir: path.join(__dirname, "fakes", "backup"), scriptsDir: BACKUP_SCRIPTS_DIR, extraBaseTools: ["date", "unzip"], prefix: "backup-install-" });
         fs.mkdirSync(sb.path("units"));
         fs.mkdirSync(sb.path("store"));
     });
@@ -338,6 +398,68 @@ describe("backup-install.sh against fakes", function () {
         fs.rmSync(sb.path("state", "bin", "apt-get"));
         fails(sb.run("backup-install.sh", env({ INSTALL: "cron", CONFIG_DIR: sb.path("cfg") }), "TARGET_ACCESS_KEY_ID=a\nTARGET_SECRET_ACCESS_KEY=b\n"),
             "required tool 'rclone' is not installed (macOS: brew install rclone");
+    });
+
+    /** The release zip as downloads.rclone.org lays it out, holding an rclone of the pinned version (the fake). */
+    function releaseZip(): string {
+        const dir = sb.path("release", "rclone-v1.73.5-linux-arm64");
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, "rclone"), `#!/bin/sh\nFAKE_RCLONE_VERSION=1.73.5 exec ${sb.path("fakebin", "rclone")} "$@"\n`, { mode: 0o755 });
+        const zip = sb.path("release", "rclone-v1.73.5-linux-arm64.zip");
+        const z = spawnSync("zip", ["-q", "-r", zip, "rclone-v1.73.5-linux-arm64"], { cwd: sb.path("release") });
+        if (z.status !== 0) throw new Error(`zip failed: ${z.stderr}`);
+        // a Pi (arm64), and a curl that serves the zip (nothing leaves this machine)
+        fs.writeFileSync(sb.path("state", "bin", "uname"), "#!/bin/sh\necho aarch64\n", { mode: 0o755 });
+        fs.writeFileSync(sb.path("state", "bin", "curl"), `#!/bin/sh\necho "curl $*" >>"$FAKE_LOG"\nwhile [ $# -gt 0 ]; do case "$1" in -o) out="$2"; shift 2 ;; *) shift ;; esac; done\ncp ${zip} "$out"\n`, { mode: 0o755 });
+        return createHash("sha256").update(fs.readFileSync(zip)).digest("hex");
+    }
+    const gcs = { TARGET_PROVIDER: "GCS", CREATE_BUCKET: "0", FAKE_RCLONE_VERSION: "1.60.1" };
+    const creds = "TARGET_ACCESS_KEY_ID=GOOG1E\nTARGET_SECRET_ACCESS_KEY=gcs-secret\n";
+
+    it("replaces an rclone older than 1.63.0 (Debian's 1.60.1, which cannot read GCS back) with the manifest's release, checksum verified", () => {
+        const sha = releaseZip();
+        const r = ok(sb.run("backup-install.sh", env({ ...gcs, RCLONE_SHA256: sha }), creds));
+        assert.match(r.stderr, /rclone at .* is v1\.60\.1, older than v1\.63\.0/);
+        assert.ok(r.calls.some((c) => c.startsWith("curl ") && c.includes("https://downloads.rclone.org/v1.73.5/rclone-v1.73.5-linux-arm64.zip")), explain(r));
+        assert.match(r.stderr, new RegExp(`using rclone v1\\.73\\.5 \\(${sb.path("lib", "bin", "rclone").replace(/[.]/g, "\\.")}\\)`));
+        assert.match(fs.readFileSync(sb.path("etc", "job.env"), "utf8"), new RegExp(`^RCLONE_BIN=${sb.path("lib", "bin", "rclone")}$`, "m"));
+        // a re-run keeps the installed release and downloads nothing
+        const again = ok(sb.run("backup-install.sh", env({ ...gcs, RCLONE_SHA256: sha }), creds));
+        assert.ok(!again.calls.some((c) => c.startsWith("curl ")), explain(again));
+    });
+
+    it("refuses to report success with an old rclone when the checksum differs, is a placeholder, or on the laptop", () => {
+        releaseZip();
+        let r = fails(sb.run("backup-install.sh", env({ ...gcs, RCLONE_SHA256: "1".repeat(64) }), creds), "the manifest says 1111");
+        assert.ok(!r.stderr.includes("done:") && !fs.existsSync(sb.path("lib", "bin", "rclone")), explain(r));
+        r = fails(sb.run("backup-install.sh", env({ ...gcs, RCLONE_SHA256: "REPLACE-ME: sha256 of rclone-v1.73.5-linux-arm64.zip" }), creds),
+            "record the line of rclone-v1.73.5-linux-arm64.zip from https://downloads.rclone.org/v1.73.5/SHA256SUMS");
+        assert.ok(!r.calls.some((c) => c.startsWith("curl ")), "nothing is downloaded without a checksum");
+        fails(sb.run("backup-install.sh", env({ ...gcs, INSTALL: "cron", STACK: "sandbox-k3d", CONFIG_DIR: sb.path("cfg") }), creds), "macOS: brew upgrade rclone");
+    });
+
+    it("the backup job refuses an old rclone, and fails when its upload does not read back", () => {
+        const job = {
+            STACK: "prod", TARGET: "target:b/prod", KINDS: "gitea", GITEA_CONTAINER: "abc123",
+            WORK_DIR: sb.path("work"), RCLONE_CONFIG_TARGET_TYPE: "s3", RCLONE_CONFIG_TARGET_PROVIDER: "GCS", RCLONE_CONFIG_TARGET_SECRET_ACCESS_KEY: "k", FAKE_STORE: sb.path("store"),
+            FAKE_GITEA_CONTAINER: "abc123", FAKE_RCLONE_VERSION: "1.60.1",
+        };
+        fails(sb.run("data-backup.sh", job), "rclone is v1.60.1, older than v1.63.0");
+        // even past the version check, the read-back catches a backup GCS will not give back
+        fails(sb.run("data-backup.sh", { ...job, RCLONE_MIN_VERSION: "1.0.0" }), "the uploaded manifest does not read back");
+        ok(sb.run("data-backup.sh", { ...job, FAKE_RCLONE_VERSION: "1.73.5" }));
+    });
+
+    it("npm run restore refuses an old rclone before reading, and reads with the job's RCLONE_BIN", async () => {
+        fs.mkdirSync(sb.path("etc"), { recursive: true });
+        fs.writeFileSync(sb.path("etc", "target.env"), "RCLONE_CONFIG_TARGET_TYPE=s3\nRCLONE_CONFIG_TARGET_PROVIDER=GCS\nRCLONE_CONFIG_TARGET_SECRET_ACCESS_KEY=k\n");
+        fs.writeFileSync(sb.path("etc", "job.env"), `RCLONE_BIN=${sb.path("fakebin", "rclone")}\n`);
+        const runnerEnv = { PATH: `${sb.bin}:${sb.base}`, FAKE_STATE: sb.state, FAKE_LOG: sb.log, FAKE_STORE: sb.path("store") };
+        const host = (version: string) => new DataHost(new LocalRunner({ ...runnerEnv, FAKE_RCLONE_VERSION: version }), {
+            pgContainer: "postgres", target: "target:b/prod", envFile: sb.path("etc", "target.env"), jobEnvFile: sb.path("etc", "job.env"),
+        });
+        await assert.rejects(host("1.60.1").listBackups("postgres"), /\(.*fakebin\/rclone\) is v1\.60\.1, older than v1\.63\.0: it cannot read GCS back/);
+        assert.deepEqual(await host("1.73.5").listBackups("postgres"), []);
     });
 
     it("fails clearly without credentials, with a bad schedule, or when systemd refuses", () => {

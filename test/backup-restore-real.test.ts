@@ -148,8 +148,16 @@ describe("data-host backup and restore on a real PostgreSQL", function () {
 
     it("restores a dropped database: rows, ownership and grants back; its credential works, its sibling's does not", async function () {
         pg.sql("postgres", 'DROP DATABASE "erp" WITH (FORCE)');
+        // something an operator added to template1 must not reach the restore (it is created from template0)
+        pg.sql("template1", "CREATE TABLE template1_marker (x int)");
         const { calls, w } = recorder();
-        const res = await restoreInstance({ host: host(), database: "erp", workloads: w });
+        let res;
+        try {
+            res = await restoreInstance({ host: host(), database: "erp", workloads: w });
+        } finally {
+            pg.sql("template1", "DROP TABLE template1_marker");
+        }
+        assert.equal(pg.sql("erp", "SELECT count(*) FROM pg_tables WHERE tablename = 'template1_marker'"), "0", "created from template0");
         assert.equal(res.backup, first);
         assert.equal(res.previousKeptAs, undefined);
         assert.deepEqual(calls, ["pause", "resume"]);

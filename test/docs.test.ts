@@ -4,7 +4,16 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ROOT } from "./helpers/plan";
+import { ROOT, STACKS } from "./helpers/plan";
+import { parseConfig } from "../components/config";
+import { readStackConfig } from "../components/stack-config";
+import { COMPOSE_DEFAULTS, DATA_COMPOSE_PROJECT } from "../components/metal/render";
+import { CHART_KEYS } from "../components/config";
+import { releaseLocation } from "../components/platform/releases";
+import { instanceNames, shared } from "../components/naming";
+import { K3D_GITEA_PORT, K3D_MINIO_PORT, K3D_POSTGRES_PORT } from "../components/metal/k3d";
+import { ARGOCD_NODE_PORT, VAULT_NODE_PORT } from "../components/metal/types";
+import { TEST_VOLUME } from "../tools/drill/lab";
 
 function docs(): string[] {
     const out = [path.join(ROOT, "README.md")];
@@ -53,5 +62,38 @@ describe("documentation in the repository", () => {
         assert.equal(pkg.engines.node, ">=22");
         assert.equal(fs.readFileSync(path.join(ROOT, ".nvmrc"), "utf8").trim(), "22");
         assert.match(pkg.dependencies["@types/node"], /^22\./);
+    });
+
+    it("the runbooks name only organisations, namespaces, stacks, compose projects, ports and npm scripts the configuration and package.json have", () => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        const scripts = new Set(Object.keys(pkg.scripts));
+        const org = parseConfig("prod", readStackConfig(ROOT, "prod")).giteaOrg;
+        const stacks = new Set(STACKS as readonly string[]);
+        const composeProjects = new Set([DATA_COMPOSE_PROJECT]);
+        // every namespace a stack configures: the program's, prod's adopted releases', the instances', k3s's
+        const cfgs = STACKS.map((st) => parseConfig(st, readStackConfig(ROOT, st)));
+        const namespaces = new Set<string>(["kube-system", TEST_VOLUME.namespace, shared.argoCdNamespace, shared.vaultNamespace, shared.vsoNamespace, shared.longhornNamespace]);
+        for (const c of cfgs) {
+            for (const k of CHART_KEYS) namespaces.add(releaseLocation(c, k).namespace);
+            if (c.vaultInCluster) namespaces.add(c.vaultInCluster.namespace);
+            for (const a of c.apps) for (const e of a.envs) namespaces.add(instanceNames(a.name, e).namespace);
+        }
+        // every port a stack configures: k3d's published ports, the data host's services, the NodePorts
+        const ports = new Set<number>([K3D_POSTGRES_PORT, K3D_GITEA_PORT, K3D_MINIO_PORT, VAULT_NODE_PORT, ARGOCD_NODE_PORT, ...Object.values(COMPOSE_DEFAULTS)]);
+        for (const c of cfgs) if (c.k3d) for (const p of [c.k3d.apiPort, c.k3d.vaultPort, c.k3d.argoCdPort, c.k3d.ingressPort]) ports.add(p);
+        const problems: string[] = [];
+        for (const file of docs()) {
+            const rel = path.relative(ROOT, file);
+            const text = fs.readFileSync(file, "utf8");
+            for (const m of text.matchAll(/npm run (-s )?([a-z][a-z0-9:-]*)/g)) if (!scripts.has(m[2])) problems.push(`${rel}: npm run ${m[2]} (package.json has no such script)`);
+            for (const m of text.matchAll(/npm run -?s? ?[a-z0-9:-]+ -- ([a-z][a-z0-9-]*)/g)) if (/^(prod|sandbox)/.test(m[1]) && !stacks.has(m[1])) problems.push(`${rel}: stack ${m[1]}`);
+            for (const m of text.matchAll(/(?:pulumi [a-z ]+)(?:-s|--stack) ([a-z][a-z0-9-]*)/g)) if (!stacks.has(m[1])) problems.push(`${rel}: stack ${m[1]}`);
+            for (const m of text.matchAll(/`([a-z0-9][a-z0-9-]*)\/<app>/g)) if (m[1] !== org) problems.push(`${rel}: organisation ${m[1]} in \`${m[1]}/<app>\` (homelab:giteaOrg is ${org})`);
+            for (const m of text.matchAll(/organisation `([^`]+)`/g)) if (m[1] !== org && m[1] !== "homelab:giteaOrg") problems.push(`${rel}: organisation ${m[1]} (homelab:giteaOrg is ${org})`);
+            for (const m of text.matchAll(/docker compose -p ([a-z0-9_-]+)/g)) if (!composeProjects.has(m[1])) problems.push(`${rel}: compose project ${m[1]}`);
+            for (const m of text.matchAll(/(?:kubectl|\)) (?:[a-z-]+ )*-n ([a-z][a-z0-9-]*)/g)) if (!namespaces.has(m[1])) problems.push(`${rel}: namespace ${m[1]} (no stack configures it)`);
+            for (const m of text.matchAll(/(?:127\.0\.0\.1|localhost|<[a-z0-9 ]+>):(\d{2,5})\b/g)) if (!ports.has(Number(m[1]))) problems.push(`${rel}: port ${m[1]} (no stack configures it)`);
+        }
+        assert.deepEqual(problems, []);
     });
 });

@@ -125,6 +125,54 @@ describe("drills: runs against a simulated sandbox", () => {
         assert.ok(lab.calls.indexOf("newestBackup") < lab.calls.indexOf("dropDatabase erp"), "a complete backup is a precondition");
     });
 
+    it("node-kill: an app whose pod ran on the stopped agent is left out of 'keep serving' (down for a reason), the others must serve", async () => {
+        const lab = new FakeLab("sandbox-vms");
+        lab.nodeLag = 2;
+        lab.podsOn = { pi3: ["erp"] };
+        const { record, lines } = await drill("node-kill", lab);
+        assert.equal(record.verdict, "pass", lines.join("\n"));
+        assert.ok(lab.calls.indexOf("appNamespacesOn pi3") < lab.calls.indexOf("vmStop pi3"), "recorded before the stop");
+        assert.match(lines.join("\n"), /left out, on the stopped node: erp/);
+    });
+
+    it("volume-restore (kubectl): its own class reclaims (Delete); the volume counts as gone only without PVC, PV and Longhorn volume", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drill-vol-"));
+        try {
+            // a kubectl that records, answers the PVC's volume, and still holds the PV (as Retain would leave it)
+            fs.writeFileSync(path.join(dir, "kubectl"), `#!/bin/sh
+echo "kubectl $*" >>${dir}/calls
+input=$(cat)
+case "$*" in
+  *"apply -f -"*) printf '%s' "$input" >>${dir}/applied ;;
+  *"get pvc drill-data -o json"*) echo '{"spec":{"volumeName":"pvc-123"}}' ;;
+  *"get pv pvc-123"*) [ -f ${dir}/pv-deleted ] || echo persistentvolume/pvc-123 ;;
+  *"delete pv pvc-123"*) touch ${dir}/pv-deleted ;;
+esac
+`, { mode: 0o755 });
+            const cfg = parseConfig("sandbox-vms", readStackConfig(ROOT, "sandbox-vms"));
+            const l = new CliLab(cfg, { kubeconfig: "apiVersion: v1\nkind: Config\n", nodes: [], vaultAddress: "http://127.0.0.1:1", vaultRootToken: "t",
+                postgresEndpoint: "x:5432", postgresAdminUser: "postgres", postgresAdminPassword: "x", giteaUrl: "http://x" } as never,
+            { projectDir: ROOT, env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+            try {
+                await l.createTestVolume("m1");
+                const applied = JSON.parse(fs.readFileSync(path.join(dir, "applied"), "utf8"));
+                const sc = applied.items.find((i: { kind: string }) => i.kind === "StorageClass");
+                assert.equal(sc.reclaimPolicy, "Delete");
+                assert.equal(applied.items.find((i: { kind: string }) => i.kind === "PersistentVolumeClaim").spec.storageClassName, sc.metadata.name);
+                assert.equal(await l.testVolumeGone(), false, "a PV left behind is not a lost volume");
+                await l.deleteTestVolume();
+                const calls = fs.readFileSync(path.join(dir, "calls"), "utf8");
+                assert.match(calls, /delete pv pvc-123 --ignore-not-found/);
+                assert.match(calls, /-n longhorn-system delete volumes\.longhorn\.io pvc-123 --ignore-not-found/);
+                assert.equal(await l.testVolumeGone(), true);
+            } finally {
+                l.close();
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("volume-restore: writes a marker, backs it up, deletes the volume, restores it from the backup, reads the marker, removes the workload", async () => {
         const lab = new FakeLab("sandbox-vms");
         const { record } = await drill("volume-restore", lab);

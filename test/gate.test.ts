@@ -56,7 +56,7 @@ describe("gate: over a temporary git repository", () => {
     };
     const record = (drill: string, commitSha: string, o: Partial<DrillRecord> = {}): DrillRecord => ({
         schema: 1, drill, stack: "sandbox-vms", commit: commitSha, dirty: false,
-        versions: { k3s: "v1.34.3+k3s1", charts: {} as never, images: {} as never },
+        versions: { k3s: "v1.34.3+k3s1", charts: {} as never, images: {} as never, rclone: {} as never },
         start: "2026-11-23T05:00:00.000Z", end: "2026-11-23T05:10:00.000Z",
         steps: [{ section: "verify", name: "verify passes after the recovery", outcome: "pass", seconds: 1, detail: "ok" }],
         verdict: "pass", leftState: "recovered: verify passes", ...o,

@@ -32,7 +32,7 @@ describe("placeholders in prod's configuration", () => {
         assert.deepEqual(prod().placeholders.map((p) => p.key).sort(),
             ["homelab:backup.project", "homelab:cloudflareZoneId", "homelab:existing.dataHost.composeProject",
                 "homelab:existing.dnsRecords.cms", "homelab:existing.dnsRecords.dance-lessons-coach", "homelab:existing.dnsRecords.url-shortener", "homelab:existing.dnsRecords.webapp",
-                "homelab:giteaRepoToken", "homelab:hosts[0].hostKey", "homelab:hosts[1].hostKey", "homelab:hosts[2].hostKey", "homelab:tunnelHostname"]);
+                "homelab:giteaRepoToken", "homelab:hosts[0].hostKey", "homelab:hosts[1].hostKey", "homelab:hosts[2].hostKey", "homelab:tunnelHostname", "homelab:versions.rclone.sha256LinuxArm64"]);
     });
 
     it("stop a real run of prod, naming each key and the file to fix", () => {

@@ -13,7 +13,9 @@ import { parseConfig } from "../components/config";
 import { readStackConfig } from "../components/stack-config";
 import { instanceNames, shared } from "../components/naming";
 import { loadFingerprint } from "../components/fingerprint";
-import { runVerify, VerifyOptions } from "../tools/verify/run";
+import { identityPlaceholders, runVerify, VerifyOptions } from "../tools/verify/run";
+import { checksFor, KubeReader, releaseNamespace, SeenIdentities } from "../tools/verify/checks";
+import { StackOutputs } from "../tools/verify/outputs";
 import { ROOT, planOf } from "./helpers/plan";
 import { SUPERUSER, usePostgres } from "./helpers/postgres-server";
 import { resetServer } from "./helpers/pg-applier";
@@ -289,5 +291,49 @@ describe("npm run verify", function () {
         r = cli(["--help"]);
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /^lab verify: .*\n\nusage: lab verify <stack>/);
+    });
+});
+
+describe("npm run verify on prod: each release where the stack configures it", () => {
+    it("looks for VSO in tools and Longhorn in longhorn-system (homelab:existing.releases), not a hard-coded namespace", async () => {
+        const cfg = parseConfig("prod", readStackConfig(ROOT, "prod"));
+        const asked: string[] = [];
+        const kube = {
+            listWorkloads: async (ns: string) => {
+                asked.push(ns);
+                return [{ kind: "Deployment", obj: { metadata: { name: "x" }, spec: { replicas: 1 }, status: { availableReplicas: 1 } } }];
+            },
+        } as unknown as KubeReader;
+        const checks = checksFor({ stack: "prod", cfg, outputs: { nodes: [] } as unknown as StackOutputs, kube, fetch, timeoutMs: 1000 }, {} as SeenIdentities);
+        const vso = checks.find((c) => c.name === `release ${shared.releases.vaultSecretsOperator}: workloads available`)!;
+        assert.ok(vso, checks.map((c) => c.name).join("\n"));
+        assert.match(await vso.run(), /available in tools$/);
+        assert.deepEqual(asked, ["tools"]);
+        assert.equal(releaseNamespace(cfg, "longhorn"), "longhorn-system");
+        // a sandbox installs VSO in the program's own namespace
+        assert.equal(releaseNamespace(parseConfig("sandbox-k3d", readStackConfig(ROOT, "sandbox-k3d")), "vaultSecretsOperator"), shared.vsoNamespace);
+    });
+});
+
+describe("npm run verify on prod: nothing is contacted while prod's identities are placeholders", () => {
+    it("exits 2 naming each placeholder identity and npm run discover, before any connection", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-prod-"));
+        try {
+            const outputsFile = path.join(dir, "prod.outputs.json");
+            // a kubeconfig pointing at prod's server address: reaching it would be a failure of this test's premise
+            fs.writeFileSync(outputsFile, JSON.stringify({ kubeconfig: "apiVersion: v1\nkind: Config\n", nodes: [], vaultAddress: "https://192.168.1.201:8200" }));
+            let touched = false;
+            const kube = new Proxy({}, { get: () => { touched = true; return async () => { throw new Error("contacted"); }; } }) as KubeReader;
+            const lines: string[] = [];
+            const report = await runVerify({ stack: "prod", projectDir: ROOT, outputsFile, kube, out: (l) => lines.push(l), progress: () => undefined, env: {},
+                fetch: (async () => { touched = true; throw new Error("contacted"); }) as typeof fetch });
+            assert.equal(report.exitCode, 2, lines.join("\n"));
+            assert.match(report.error ?? "", /homelab:identity\.kubeSystemUid, homelab:identity\.vaultClusterId, homelab:identity\.postgresSystemIdentifier/);
+            assert.match(report.error ?? "", /npm run discover -- prod/);
+            assert.equal(touched, false, "nothing was contacted");
+            assert.deepEqual(identityPlaceholders({ kubeSystemUid: "3f1e2d3c-4b5a-4697-8877-665544332211", vaultClusterId: "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d", postgresSystemIdentifier: "7312345678901234567" }), []);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

@@ -10,7 +10,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LabConfig, parseConfig, SCHEDULE_HOURS, cronIntervalHours } from "../components/config";
+import { LabConfig, parseConfig, PLACEHOLDER_MARK, SCHEDULE_HOURS, cronIntervalHours } from "../components/config";
 import { readStackConfig, StackFileError } from "../components/stack-config";
 import { CommandSpec, ConfigurationError, EXIT, flag, ParsedArgs, parseCommand, runCli, stringOption, UsageError } from "./cli";
 import { instanceNames, InstanceNames, shared } from "../components/naming";
@@ -81,12 +81,21 @@ function stackOutput(stack: string, name: string, secret = false): string {
     return r.stdout.trim();
 }
 
-function dataHostOf(cfg: LabConfig): DataHost {
+const DISCOVER = "npm run discover -- prod";
+
+/**
+ * The stack's data host as the restore reaches it. Fail closed before any connection: a host is
+ * reached only with its pinned SSH host key (prod: homelab:hosts[].hostKey; sandbox-vms: read from
+ * the VM through multipass, not from the network), and prod's containers are found by its recorded
+ * compose project (homelab:existing.dataHost.composeProject, as the backup job finds them); a
+ * placeholder in either stops here, naming the key and how to record it.
+ */
+export function dataHostOf(cfg: LabConfig, vmHostKey: (vm: string) => string = multipassHostKey): DataHost {
     const bucket = cfg.backup?.bucket ?? sandboxBucket(cfg.stack);
     const target = rclonePrefix({ bucket }, cfg.stack);
     if (cfg.mode === "k3d") {
         const dir = path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), ".config"), "homelab", cfg.stack, "backup");
-        return new DataHost(new LocalRunner(), { pgContainer: `k3d-${cfg.k3d!.clusterName}-postgres`, target, envFile: path.join(dir, "target.env") });
+        return new DataHost(new LocalRunner(), { pgContainer: `k3d-${cfg.k3d!.clusterName}-postgres`, target, envFile: path.join(dir, "target.env"), jobEnvFile: path.join(dir, "job.env") });
     }
     let address = cfg.hosts?.find((h) => h.name === cfg.dataHost)?.address;
     if (!address) {
@@ -94,8 +103,47 @@ function dataHostOf(cfg: LabConfig): DataHost {
         address = nodes.find((n) => n.name === cfg.dataHost)?.address;
         if (!address) throw new RestoreError(`stack ${cfg.stack}: the data host ${cfg.dataHost} is not among its nodes output`);
     }
-    const runner: Runner = new SshRunner(`${cfg.sshUser}@${address}`, cfg.sshUser !== "root");
-    return new DataHost(runner, { pgContainer: "postgres", composeProject: DATA_COMPOSE_PROJECT, target, envFile: "/etc/homelab-backup/target.env" });
+    const hostKey = pinnedHostKey(cfg, cfg.dataHost!, vmHostKey);
+    const placeholder = (v: string) => v.toUpperCase().includes(PLACEHOLDER_MARK);
+    let composeProject = DATA_COMPOSE_PROJECT;
+    if (cfg.isProd) {
+        const recorded = cfg.existing?.dataHost?.composeProject;
+        if (!recorded || placeholder(recorded)) {
+            throw new RestoreError(`stack ${cfg.stack}: key "homelab:existing.dataHost.composeProject" is ${JSON.stringify(recorded ?? null)}; ` +
+                `expected the compose project of the data host's Postgres and Gitea (the backup job finds the containers by it). Record it with \`${DISCOVER}\` ` +
+                `(or read it on the data host: docker inspect -f '{{index .Config.Labels "com.docker.compose.project"}}' <postgres container>) into Pulumi.${cfg.stack}.yaml. Nothing was contacted.`);
+        }
+        composeProject = recorded;
+    }
+    const runner: Runner = new SshRunner(cfg.sshUser, address, hostKey, cfg.sshUser !== "root");
+    return new DataHost(runner, { pgContainer: "postgres", composeProject, target, envFile: "/etc/homelab-backup/target.env", jobEnvFile: "/etc/homelab-backup/job.env" });
+}
+
+/**
+ * The SSH host key a tool may accept for one of the stack's hosts: prod's pinned one
+ * (homelab:hosts[].hostKey; a placeholder stops, saying how to record it), a VM's read through
+ * multipass. Never learned from the network (no trust on first use).
+ */
+export function pinnedHostKey(cfg: LabConfig, name: string, vmHostKey: (vm: string) => string = multipassHostKey): string {
+    const i = cfg.hosts?.findIndex((h) => h.name === name) ?? -1;
+    if (!cfg.hosts || i < 0) {
+        if (cfg.mode === "multipass") return vmHostKey(name);
+        throw new RestoreError(`stack ${cfg.stack}: no host ${name} with a pinned SSH host key (homelab:hosts in Pulumi.${cfg.stack}.yaml)`);
+    }
+    const h = cfg.hosts[i];
+    if (h.hostKey.toUpperCase().includes(PLACEHOLDER_MARK)) {
+        throw new RestoreError(`stack ${cfg.stack}: key "homelab:hosts[${i}].hostKey" (${h.name}) is still the placeholder ${JSON.stringify(h.hostKey)}; ` +
+            `a tool connects only to a host whose key is pinned. Record ${h.name}'s SSH host key with \`${DISCOVER}\` ` +
+            `(or ssh-keyscan -t ed25519 ${h.address} from the lab's network, checked against the Pi's own /etc/ssh/ssh_host_ed25519_key.pub) into Pulumi.${cfg.stack}.yaml. Nothing was contacted.`);
+    }
+    return h.hostKey;
+}
+
+/** A sandbox VM's ed25519 host key, read inside the VM through multipass (not over the network). */
+function multipassHostKey(vm: string): string {
+    const r = spawnSync("multipass", ["exec", vm, "--", "cat", "/etc/ssh/ssh_host_ed25519_key.pub"], { encoding: "utf8", timeout: 60_000 });
+    if (r.error || r.status !== 0) throw new RestoreError(`cannot read the SSH host key of VM ${vm} (multipass exec ${vm} -- cat /etc/ssh/ssh_host_ed25519_key.pub): ${r.error?.message ?? r.stderr.trim()}`);
+    return r.stdout.trim();
 }
 
 function kubectl(kubeconfig: string, args: string[], input?: string): string {

@@ -14,6 +14,7 @@ import { BackupTarget } from "../edge/backups";
 import { LOCAL_INTERPRETER, shellQuote } from "../metal/scripts";
 import { readBackupScript } from "./scripts";
 import { shared } from "../naming";
+import { RCLONE_MIN_VERSION } from "../config";
 
 export { BACKUP_SCRIPTS_DIR, readBackupScript } from "./scripts";
 
@@ -145,6 +146,10 @@ export class DataHostBackup extends pulumi.ComponentResource {
             SCHEDULE: cfg.backupSchedule.dataHost.schedule,
             RETAIN: String(cfg.backupSchedule.dataHost.retain),
             INSTALL: d.ssh ? "systemd" : "cron",
+            // the rclone the job and the restore use (an older one cannot read GCS back: rclone issue 6670)
+            RCLONE_VERSION: cfg.versions.rclone.version,
+            RCLONE_SHA256: cfg.versions.rclone.sha256LinuxArm64,
+            RCLONE_MIN_VERSION,
         };
         // Secrets only on stdin; the secret key is absent when the host holds it (SECRET_ENV_FILE).
         const stdin = pulumi.secret(pulumi.all([t.accessKeyId, t.secretAccessKey ?? ""]).apply(([id, key]) =>

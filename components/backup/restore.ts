@@ -11,6 +11,10 @@
 // scaled to zero, the live database renamed aside (kept, never dropped) and the restored one
 // renamed in; finally the workloads and the sync come back, also when something failed.
 import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { RCLONE_MIN_VERSION, versionAtLeast } from "../config";
 
 export const KINDS = ["postgres", "gitea"] as const;
 export type Kind = (typeof KINDS)[number];
@@ -90,15 +94,41 @@ export class LocalRunner implements Runner {
     }
 }
 
-/** Runs scripts on a host over SSH as root (`sudo -n bash -c`), like the program's remote commands. */
+/**
+ * Runs scripts on a host over SSH as root (`sudo -n bash -c`), like the program's remote commands.
+ * The host is accepted only with its pinned key: a known-hosts file holding that one key, with
+ * StrictHostKeyChecking=yes (OpenSSH ssh_config(5): never adds a key, refuses a host whose key is not
+ * in the file); the user's own known_hosts and the global one are not consulted.
+ */
 export class SshRunner implements Runner {
     readonly where: string;
-    constructor(private readonly destination: string, private readonly sudo: boolean, private readonly timeoutMs = 30 * 60_000) {
-        this.where = destination;
+    constructor(private readonly user: string, private readonly address: string, private readonly hostKey: string, private readonly sudo: boolean,
+        private readonly timeoutMs = 30 * 60_000) {
+        if (!/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+=*( .*)?$/.test(hostKey.trim())) {
+            throw new RestoreError(`the host key pinned for ${address} is not an OpenSSH public key line (got ${JSON.stringify(hostKey)})`);
+        }
+        this.where = `${user}@${address}`;
     }
-    run(script: string, input?: string | Buffer): Promise<string> {
+    /** The known-hosts line: the address and the key type and body (the comment dropped). */
+    knownHostsLine(): string {
+        const [type, body] = this.hostKey.trim().split(/\s+/);
+        return `${this.address} ${type} ${body}\n`;
+    }
+    /** ssh's arguments for a known-hosts file (exported for the tests). */
+    sshArgs(knownHostsFile: string, remote: string): string[] {
+        return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHostsFile}`,
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "HostKeyAlias=" + this.address, "-l", this.user, this.address, remote];
+    }
+    async run(script: string, input?: string | Buffer): Promise<string> {
         const remote = `${this.sudo ? "sudo -n " : ""}bash -c ${q(`set -euo pipefail\n${script}`)}`;
-        return runProcess("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", this.destination, remote], process.env, input, this.timeoutMs, this.where);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "restore-ssh-"));
+        const file = path.join(dir, "known_hosts");
+        fs.writeFileSync(file, this.knownHostsLine(), { mode: 0o600 });
+        try {
+            return await runProcess("ssh", this.sshArgs(file, remote), process.env, input, this.timeoutMs, this.where);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     }
 }
 
@@ -137,14 +167,41 @@ export interface DataHostOptions {
     target: string;
     /** The env file (mode 600, on the data host) that defines rclone's remote "target". */
     envFile?: string;
+    /** The backup job's settings (job.env beside envFile): RCLONE_BIN, the rclone backup-install.sh chose. */
+    jobEnvFile?: string;
 }
+
+/**
+ * rclone older than this cannot read GCS back through its S3 interface (rclone/rclone issue 6670:
+ * a signed Accept-Encoding: gzip that GCS's front end rewrites; the GCS quirk of v1.63.0,
+ * commit 54a9488e5, backend/s3/s3.go). The restore refuses such an rclone before reading.
+ */
+export { RCLONE_MIN_VERSION };
+
+/** The rclone the backup job uses (job.env's RCLONE_BIN), as a shell word. */
+const RCLONE = `"\${RCLONE_BIN:-rclone}"`;
 
 /** The data host as the restore sees it: the backup target, and the Postgres container. */
 export class DataHost {
     constructor(readonly runner: Runner, readonly o: DataHostOptions) {}
 
     private prelude(): string {
-        return this.o.envFile ? `set -a; . ${q(this.o.envFile)}; set +a\n` : "";
+        const job = this.o.jobEnvFile ? `if [ -f ${q(this.o.jobEnvFile)} ]; then . ${q(this.o.jobEnvFile)}; fi; ` : "";
+        return this.o.envFile || this.o.jobEnvFile ? `set -a; ${job}${this.o.envFile ? `. ${q(this.o.envFile)}; ` : ""}set +a\n` : "";
+    }
+
+    private rcloneChecked?: Promise<void>;
+    /** Refuses an rclone older than RCLONE_MIN_VERSION (once per host), naming the binary and the fix. */
+    checkRclone(): Promise<void> {
+        return (this.rcloneChecked ??= (async () => {
+            const out = await this.runner.run(`${this.prelude()}echo "bin=\${RCLONE_BIN:-rclone}"; ${RCLONE} version`);
+            const v = /^rclone v(\d+\.\d+\.\d+)/m.exec(out)?.[1];
+            const bin = /^bin=(.*)$/m.exec(out)?.[1] ?? "rclone";
+            if (!v || !versionAtLeast(v, RCLONE_MIN_VERSION)) {
+                throw new RestoreError(`the rclone on ${this.runner.where} (${bin}) is ${v ? `v${v}` : "of unknown version"}, older than v${RCLONE_MIN_VERSION}: ` +
+                    "it cannot read GCS back (rclone issue 6670). Run the program (pulumi up) so backup-install.sh installs the pinned release (Pulumi.yaml versions.rclone), then restore again.");
+            }
+        })());
     }
 
     /** The container, as a shell word (found by compose labels at run time when composeProject is set). */
@@ -163,7 +220,8 @@ export class DataHost {
     }
 
     async listBackups(kind: Kind): Promise<BackupEntry[]> {
-        const out = await this.runner.run(`${this.prelude()}rclone lsf -R --files-only ${q(`${this.o.target}/${kind}/`)}`);
+        await this.checkRclone();
+        const out = await this.runner.run(`${this.prelude()}${RCLONE} lsf -R --files-only ${q(`${this.o.target}/${kind}/`)}`);
         const ids = new Map<string, boolean>();
         for (const line of out.split("\n")) {
             const m = /^(\d{8}T\d{6}Z)\/(.+)$/.exec(line.trim());
@@ -173,8 +231,9 @@ export class DataHost {
         return [...ids.entries()].map(([id, complete]) => ({ kind, id, complete })).sort((a, b) => b.id.localeCompare(a.id));
     }
 
-    readFile(kind: Kind, id: string, file: string): Promise<string> {
-        return this.runner.run(`${this.prelude()}rclone cat ${q(`${this.o.target}/${kind}/${id}/${file}`)}`);
+    async readFile(kind: Kind, id: string, file: string): Promise<string> {
+        await this.checkRclone();
+        return this.runner.run(`${this.prelude()}${RCLONE} cat ${q(`${this.o.target}/${kind}/${id}/${file}`)}`);
     }
 
     async readManifest<T = PostgresManifest>(kind: Kind, id: string): Promise<T> {
@@ -187,9 +246,10 @@ export class DataHost {
     }
 
     /** Streams a dump from the target into pg_restore of the running container. */
-    pgRestore(id: string, file: string, db: string): Promise<string> {
+    async pgRestore(id: string, file: string, db: string): Promise<string> {
+        await this.checkRclone();
         const src = q(`${this.o.target}/postgres/${id}/${file}`);
-        return this.runner.run(`${this.prelude()}rclone cat ${src} | docker exec -i ${this.container()} pg_restore --exit-on-error -U ${q(this.o.pgUser ?? "postgres")} -d ${q(db)}`);
+        return this.runner.run(`${this.prelude()}${RCLONE} cat ${src} | docker exec -i ${this.container()} pg_restore --exit-on-error -U ${q(this.o.pgUser ?? "postgres")} -d ${q(db)}`);
     }
 }
 
@@ -231,8 +291,11 @@ export function parseDatabaseAcl(acl: string): { grantee: string; privileges: st
 
 /** The SQL that gives a fresh database the owner, limit and grants the manifest recorded. */
 export function databaseSetupSql(db: string, entry: DatabaseEntry): string[] {
+    // TEMPLATE template0, as the provider creates the instance databases (cyrilgdn/terraform-provider-postgresql
+    // v1.27.0 postgresql/resource_postgresql_database.go: no template given -> template0): whatever
+    // an operator added to template1 stays out, and pg_restore meets an empty database.
     const stmts = [
-        `CREATE DATABASE ${ident(db)} OWNER ${ident(entry.owner)} CONNECTION LIMIT ${Number(entry.connectionLimit)}`,
+        `CREATE DATABASE ${ident(db)} OWNER ${ident(entry.owner)} TEMPLATE template0 CONNECTION LIMIT ${Number(entry.connectionLimit)}`,
     ];
     if (entry.acl.trim() !== "") {
         // An explicit ACL replaces the defaults (PUBLIC's CONNECT and TEMPORARY): revoke, then grant.

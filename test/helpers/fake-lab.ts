@@ -87,8 +87,17 @@ export class FakeLab implements Lab {
             return [{ name: "pvc-erp", robustness, state: "attached" }, { name: "pvc-idle", robustness: "unknown", state: "detached" }];
         });
     }
-    appsServing(): Promise<Probe> {
-        return this.call("appsServing", () => (this.down().length < 2 ? { ok: true, detail: "2 workload(s) serving" } : { ok: false, detail: "down" }));
+    /** The apps' namespaces with a pod on each node (node-kill leaves them out while it is down). */
+    podsOn: Record<string, string[]> = {};
+    appNamespacesOn(node: string): Promise<string[]> {
+        return this.call(`appNamespacesOn ${node}`, () => this.podsOn[node] ?? []);
+    }
+    appsServing(except: string[] = []): Promise<Probe> {
+        return this.call("appsServing", () => {
+            // an app whose pod was on a stopped node is down (Longhorn's do-nothing, 300 s to eviction)
+            const lost = this.down().flatMap((n) => this.podsOn[n] ?? []).filter((ns) => !except.includes(ns));
+            return this.down().length < 2 && lost.length === 0 ? { ok: true, detail: "2 workload(s) serving" } : { ok: false, detail: `down: ${lost.join(", ") || "most"}` };
+        });
     }
     vaultStatus(): Promise<{ initialized: boolean; sealed: boolean }> {
         return this.call("vaultStatus", () => ({ initialized: true, sealed: this.sealed }));

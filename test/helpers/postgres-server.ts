@@ -105,8 +105,33 @@ function run(cmd: string, args: string[], timeoutMs: number, opts: { uid?: numbe
     return r.stdout;
 }
 
+/**
+ * The server's binaries where the user that runs them can reach them. The clone (and node_modules
+ * with it) may sit in a folder only root can traverse (a `mktemp -d`, mode 0700): the unprivileged
+ * server user then cannot execute initdb there (EACCES). So, when the binaries do not run as that
+ * user, they are copied once per test run into a fresh folder under the system's temporary folder
+ * (mode 0755, removed when the process exits) and run from there.
+ */
+export function reachableNativeDir(native: string, who: { uid?: number; gid?: number }, tmp = os.tmpdir()): string {
+    if (who.uid === undefined) return native;
+    const runs = (dir: string) => spawnSync(path.join(dir, "bin", "initdb"), ["--version"], {
+        uid: who.uid, gid: who.gid, encoding: "utf8", timeout: 15_000, env: { LD_LIBRARY_PATH: path.join(dir, "lib") },
+    }).status === 0;
+    if (runs(native)) return native;
+    const cached = copies.get(native);
+    if (cached && fs.existsSync(cached)) return cached;
+    const copy = fs.mkdtempSync(path.join(tmp, "lab-pg-bin-"));
+    fs.chmodSync(copy, 0o755);
+    fs.cpSync(native, copy, { recursive: true, verbatimSymlinks: true });
+    process.once("exit", () => fs.rmSync(copy, { recursive: true, force: true }));
+    if (!runs(copy)) throw new PostgresUnavailable(`PostgreSQL's binaries do not run as uid ${who.uid}, neither in ${native} nor in the copy ${copy}`);
+    copies.set(native, copy);
+    return copy;
+}
+const copies = new Map<string, string>();
+
 /** The uid/gid to run the server as: ours, or (as root) the unprivileged system user, created if missing. */
-function serverIdentity(): { uid?: number; gid?: number } {
+export function serverIdentity(): { uid?: number; gid?: number } {
     if (typeof process.getuid !== "function" || process.getuid() !== 0) return {};
     const id = (flag: string) => spawnSync("id", [flag, PG_SYSTEM_USER], { encoding: "utf8", timeout: 5000 });
     if (id("-u").status !== 0) {
@@ -142,13 +167,14 @@ interface Running {
 let starting: Promise<Running> | undefined;
 
 async function start(): Promise<Running> {
-    const native = nativeDir();
-    hydrateSymlinks(native);
-    const bin = (n: string) => path.join(native, "bin", n);
+    const installed = nativeDir();
+    hydrateSymlinks(installed);
     for (const b of ["initdb", "postgres"]) {
-        if (!fs.existsSync(bin(b))) throw new PostgresUnavailable(`${bin(b)} is missing: run npm ci`);
+        if (!fs.existsSync(path.join(installed, "bin", b))) throw new PostgresUnavailable(`${path.join(installed, "bin", b)} is missing: run npm ci`);
     }
     const who = serverIdentity();
+    const native = reachableNativeDir(installed, who);
+    const bin = (n: string) => path.join(native, "bin", n);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lab-pg-"));
     fs.chmodSync(dir, 0o700);
     if (who.uid !== undefined) fs.chownSync(dir, who.uid, who.gid!);

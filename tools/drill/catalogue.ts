@@ -1,8 +1,13 @@
 // The five drills, as data: each step's section, name, deadline, and what it does through the Lab.
 // The runbooks in docs/runbooks/drill-<name>.md are the same steps, by hand (also on prod, in an
-// incident). Deadlines: k3s marks a node NotReady after the node monitor grace period (40 s by
-// default, kube-controller-manager --node-monitor-grace-period); the rest are generous bounds for
-// three small VMs on a laptop.
+// incident). Deadlines: k3s marks a node NotReady after the node monitor grace period (50 s by
+// default since Kubernetes 1.32, kube-controller-manager --node-monitor-grace-period: kubernetes/kubernetes
+// PR 126287, "increased to 50s (earlier 40s)"; k3s v1.34 carries it); pods on a NotReady node are
+// evicted only after 300 s (the default not-ready toleration), and Longhorn's
+// node-down-pod-deletion-policy defaults to do-nothing (longhorn/longhorn-manager v1.10.1 types/setting.go,
+// SettingDefinitionNodeDownPodDeletionPolicy Default NodeDownPodDeletionPolicyDoNothing; longhorn/longhorn v1.10.1
+// chart/values.yaml leaves defaultSettings.nodeDownPodDeletionPolicy unset), so an app whose pod was on a stopped node stays down for minutes.
+// The rest are generous bounds for three small VMs on a laptop.
 import { Drill, DrillName, DrillState, StepContext, action, checkDrill, waitUntil } from "./model";
 import { Probe } from "./lab";
 
@@ -49,8 +54,11 @@ export const DRILLS: Drill[] = [
             volumesHealthy("precondition", "every attached Longhorn volume healthy", 120),
             action("fault", "stop an agent VM hard (multipass stop --force)", 180, async (c) => {
                 c.state.victim = victimOf(c);
+                // which apps had a pod there: they are expected down until the node returns (above)
+                c.state.onVictim = await c.lab.appNamespacesOn(str(c.state, "victim"));
                 await c.lab.vmStop([str(c.state, "victim")]);
-                return `${str(c.state, "victim")} powered off`;
+                const on = c.state.onVictim as string[];
+                return `${str(c.state, "victim")} powered off${on.length ? `; its apps ${on.join(", ")} are expected down until it returns` : "; no app pod ran there"}`;
             }),
             waitUntil("observe", "the node goes NotReady", 180, 10, async (c) => {
                 const n = (await c.lab.nodes()).find((x) => x.name === str(c.state, "victim"));
@@ -63,7 +71,13 @@ export const DRILLS: Drill[] = [
                 const degraded = vols.filter((v) => v.robustness === "degraded").length;
                 return { ok: degraded > 0, detail: `${degraded} degraded, 0 faulted` };
             }),
-            waitUntil("observe", "the apps keep serving", 120, 10, (c) => c.lab.appsServing()),
+            // The apps elsewhere must keep serving: a failure here is a real dependency on the lost node
+            // (a volume that faulted, a service only it ran), not where a pod happened to be scheduled.
+            waitUntil("observe", "the apps not on the stopped node keep serving", 120, 10, async (c) => {
+                const on = (c.state.onVictim as string[] | undefined) ?? [];
+                const p = await c.lab.appsServing(on);
+                return { ...p, detail: `${p.detail}${on.length ? ` (left out, on the stopped node: ${on.join(", ")})` : ""}` };
+            }),
             action("recovery", "start the agent VM", 600, async (c) => {
                 const victim = (c.state.victim as string | undefined) ?? victimOf(c);
                 await c.lab.vmStart(victim);

@@ -35,7 +35,7 @@ export const CHANGE_CLASSES: ChangeClass[] = [
     { name: "Longhorn", paths: ["components/edge/backups.ts", "components/backup/index.ts"], drills: ["volume-restore", "node-kill"] },
     // The version manifest and catalogue, the releases of every chart, the composition, the
     // config loader, provider versions: everything.
-    { name: "everything", paths: ["Pulumi.yaml", "Pulumi.prod.yaml", "index.ts", "components/config.ts", "components/platform/index.ts", "components/platform/releases.ts", "package.json", "package-lock.json"], drills: [...DRILL_NAMES] },
+    { name: "everything", paths: ["Pulumi.yaml", "Pulumi.prod.yaml", "index.ts", "components/config/", "components/platform/index.ts", "components/platform/releases.ts", "package.json", "package-lock.json"], drills: [...DRILL_NAMES] },
     // Prod only (sandboxes have no edge): nothing a sandbox can rehearse.
     { name: "edge (prod only)", paths: ["components/edge/index.ts"], drills: [] },
     // Read by nothing `pulumi up` applies (the policy pack runs in preview, before it).

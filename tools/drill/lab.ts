@@ -16,6 +16,7 @@ import { rclonePrefix, sandboxBucket } from "../../components/backup";
 import { DataHost, ident, LocalRunner, literal, pickBackup, restoreInstance, SshRunner } from "../../components/backup/restore";
 import { StackOutputs } from "../verify/outputs";
 import { runVerify } from "../verify/run";
+import { pinnedHostKey } from "../restore";
 
 export interface Probe {
     ok: boolean;
@@ -50,7 +51,10 @@ export interface Lab {
     nodes(): Promise<{ name: string; ready: boolean }[]>;
     volumes(): Promise<VolumeInfo[]>;
     /** The apps' workloads keep serving (every Deployment/StatefulSet of the instances available). */
-    appsServing(): Promise<Probe>;
+    /** Serving apps, leaving out the namespaces given (their pods were on a node that is down). */
+    appsServing(except?: string[]): Promise<Probe>;
+    /** The instances' namespaces with a pod scheduled on a node. */
+    appNamespacesOn(node: string): Promise<string[]>;
     vaultStatus(): Promise<{ initialized: boolean; sealed: boolean }>;
     vaultSeal(): Promise<void>;
     /** The program's own unseal path (sandbox-vms: vault-init.sh). */
@@ -80,7 +84,14 @@ export interface Lab {
 }
 
 /** What volume-restore creates (a namespace of its own, removed at the end). */
-export const TEST_VOLUME = { namespace: "drill-volume", pvc: "drill-data", pod: "drill-writer", storageClass: "drill-restore", file: "/data/marker" } as const;
+export const TEST_VOLUME = {
+    namespace: "drill-volume", pvc: "drill-data", pod: "drill-writer", file: "/data/marker",
+    /** The test volume's own class: reclaimPolicy Delete, so that deleting the PVC really loses the
+     * volume (the program's `longhorn` class retains: Retain keeps the PV and the Longhorn volume). */
+    sourceStorageClass: "drill-volume",
+    /** The class that restores from the backup (fromBackup). */
+    storageClass: "drill-restore",
+} as const;
 
 /** The first instance of the stack, the subject of db-restore. */
 export function instancesOf(cfg: LabConfig): string[] {
@@ -104,6 +115,7 @@ function run(cmd: string, args: string[], o: { input?: string; timeoutMs?: numbe
                 reject(new Error(`${cmd} ${args.filter((a) => !a.includes("kubeconfig")).slice(0, 4).join(" ")}: ${why}`));
             } else resolve(stdout);
         });
+        child.stdin?.on("error", () => undefined); // the command may exit before reading its input
         child.stdin?.end(o.input ?? "");
     });
 }
@@ -183,11 +195,18 @@ export class CliLab implements Lab {
         return (list.items ?? []).map((v: any) => ({ name: v.metadata.name, robustness: v.status?.robustness ?? "unknown", state: v.status?.state ?? "unknown" }));
     }
 
-    async appsServing(): Promise<Probe> {
+    async appNamespacesOn(node: string): Promise<string[]> {
+        const list = await this.kubectlJson(["get", "pods", "--all-namespaces", "--field-selector", `spec.nodeName=${node}`]);
+        const mine = new Set(this.instances.map((id) => this.names(id).namespace));
+        return [...new Set<string>((list.items ?? []).map((p: any) => p.metadata?.namespace).filter((ns: string) => mine.has(ns)))].sort();
+    }
+
+    async appsServing(except: string[] = []): Promise<Probe> {
         const down: string[] = [];
         let count = 0;
         for (const id of this.instances) {
             const ns = this.names(id).namespace;
+            if (except.includes(ns)) continue;
             const list = await this.kubectlJson(["-n", ns, "get", "deployments,statefulsets"]);
             for (const w of list.items ?? []) {
                 count++;
@@ -258,12 +277,14 @@ export class CliLab implements Lab {
         const target = rclonePrefix({ bucket: this.cfg.backup?.bucket ?? sandboxBucket(this.stack) }, this.stack);
         if (this.cfg.mode === "k3d") {
             const dir = path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), ".config"), "homelab", this.stack, "backup");
-            return (this.dataHostCache = new DataHost(new LocalRunner(), { pgContainer: `k3d-${this.cfg.k3d!.clusterName}-postgres`, target, envFile: path.join(dir, "target.env") }));
+            return (this.dataHostCache = new DataHost(new LocalRunner(), { pgContainer: `k3d-${this.cfg.k3d!.clusterName}-postgres`, target, envFile: path.join(dir, "target.env"), jobEnvFile: path.join(dir, "job.env") }));
         }
         const address = this.outputs.nodes.find((n) => n.name === this.cfg.dataHost)?.address;
         if (!address) throw new Error(`the data host ${this.cfg.dataHost} is not among the nodes output`);
-        return (this.dataHostCache = new DataHost(new SshRunner(`${this.cfg.sshUser}@${address}`, this.cfg.sshUser !== "root", 120_000), {
-            pgContainer: "postgres", composeProject: DATA_COMPOSE_PROJECT, target, envFile: "/etc/homelab-backup/target.env",
+        // only with the VM's pinned host key (read through multipass), never plain ssh
+        const hostKey = pinnedHostKey(this.cfg, this.cfg.dataHost!);
+        return (this.dataHostCache = new DataHost(new SshRunner(this.cfg.sshUser, address, hostKey, this.cfg.sshUser !== "root", 120_000), {
+            pgContainer: "postgres", composeProject: DATA_COMPOSE_PROJECT, target, envFile: "/etc/homelab-backup/target.env", jobEnvFile: "/etc/homelab-backup/job.env",
         }));
     }
 
@@ -311,7 +332,11 @@ export class CliLab implements Lab {
         const manifest = {
             apiVersion: "v1", kind: "List", items: [
                 { apiVersion: "v1", kind: "Namespace", metadata: { name: t.namespace } },
-                { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: t.pvc, namespace: t.namespace }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "longhorn", resources: { requests: { storage: "1Gi" } } } },
+                // reclaimPolicy Delete: the CSI provisioner deletes the PV and Longhorn its volume with the PVC
+                // (longhorn/longhorn v1.10.1 chart/templates/storageclass.yaml: provisioner driver.longhorn.io,
+                // reclaimPolicy "{{ .Values.persistence.reclaimPolicy }}"; components/platform/releases.ts sets Retain)
+                { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: t.sourceStorageClass }, provisioner: "driver.longhorn.io", reclaimPolicy: "Delete", parameters: { numberOfReplicas: "3" } },
+                { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: t.pvc, namespace: t.namespace }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: t.sourceStorageClass, resources: { requests: { storage: "1Gi" } } } },
                 writerPod(t.pvc, marker),
             ],
         };
@@ -326,11 +351,14 @@ export class CliLab implements Lab {
         }
     }
 
+    /** The test PVC's volume: the PV's name is the Longhorn volume's (Longhorn's CSI driver names it after the PV). */
+    private testVolume?: string;
     private async testVolumeName(): Promise<string> {
+        if (this.testVolume) return this.testVolume;
         const pvc = await this.kubectlJson(["-n", TEST_VOLUME.namespace, "get", "pvc", TEST_VOLUME.pvc]);
         const v = pvc.spec?.volumeName;
         if (!v) throw new Error(`PVC ${TEST_VOLUME.namespace}/${TEST_VOLUME.pvc} is not bound`);
-        return v;
+        return (this.testVolume = v);
     }
 
     async backupTestVolume(): Promise<string> {
@@ -359,13 +387,23 @@ export class CliLab implements Lab {
     }
 
     async deleteTestVolume(): Promise<void> {
+        const volume = await this.testVolumeName();
         await this.kubectl(["-n", TEST_VOLUME.namespace, "delete", "pod", TEST_VOLUME.pod, "--wait=true", "--timeout=120s"]);
         await this.kubectl(["-n", TEST_VOLUME.namespace, "delete", "pvc", TEST_VOLUME.pvc, "--wait=true", "--timeout=120s"]);
+        // Delete reclaims both; deleting them by name as well makes the loss certain (and leaks nothing
+        // if the class was changed): the PV, then the volumes.longhorn.io object (longhorn.io/v1beta2, namespaced in
+        // longhorn-system: longhorn/longhorn v1.10.1 chart/templates/crds.yaml; not among the schemas in the shared crds folder).
+        await this.kubectl(["delete", "pv", volume, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
+        await this.kubectl(["-n", shared.longhornNamespace, "delete", "volumes.longhorn.io", volume, "--ignore-not-found", "--wait=true", "--timeout=180s"]);
     }
 
+    /** Gone for real: no PVC, no PV, no Longhorn volume (its replicas' data with it). */
     async testVolumeGone(): Promise<boolean> {
-        const out = await this.kubectl(["-n", TEST_VOLUME.namespace, "get", "pvc", TEST_VOLUME.pvc, "--ignore-not-found", "-o", "name"]);
-        return out.trim() === "";
+        const volume = await this.testVolumeName();
+        const pvc = await this.kubectl(["-n", TEST_VOLUME.namespace, "get", "pvc", TEST_VOLUME.pvc, "--ignore-not-found", "-o", "name"]);
+        const pv = await this.kubectl(["get", "pv", volume, "--ignore-not-found", "-o", "name"]);
+        const lh = await this.kubectl(["-n", shared.longhornNamespace, "get", "volumes.longhorn.io", volume, "--ignore-not-found", "-o", "name"]);
+        return pvc.trim() === "" && pv.trim() === "" && lh.trim() === "";
     }
 
     async restoreTestVolume(): Promise<void> {
@@ -385,7 +423,7 @@ export class CliLab implements Lab {
 
     async removeTestVolume(): Promise<void> {
         await this.kubectl(["delete", "namespace", TEST_VOLUME.namespace, "--ignore-not-found", "--wait=true", "--timeout=180s"]);
-        await this.kubectl(["delete", "storageclass", TEST_VOLUME.storageClass, "--ignore-not-found"]);
+        await this.kubectl(["delete", "storageclass", TEST_VOLUME.storageClass, TEST_VOLUME.sourceStorageClass, "--ignore-not-found"]);
     }
 }
 

@@ -19,7 +19,7 @@ import * as https from "https";
 import { Client } from "pg";
 import { TRAEFIK } from "../../components/platform/ingress";
 import { LabConfig } from "../../components/config";
-import { hasLonghorn, releasesOf } from "../../components/platform/releases";
+import { hasLonghorn, releaseLocation, releasesOf } from "../../components/platform/releases";
 import * as naming from "../../components/naming";
 import { ChartKey } from "../../components/config";
 import { ProdIdentity } from "../../components/config";
@@ -76,13 +76,13 @@ export async function kubeReader(kubeconfig: string): Promise<KubeReader> {
     };
 }
 
-/** Where each release's workloads run. */
-export const RELEASE_NAMESPACES: Record<ChartKey, string> = {
-    longhorn: naming.shared.longhornNamespace,
-    vault: naming.shared.vaultNamespace,
-    vaultSecretsOperator: naming.shared.vsoNamespace,
-    argoCd: naming.shared.argoCdNamespace,
-};
+/**
+ * Where each release's workloads run: the namespace the stack configures (prod adopts releases
+ * where Ansible put them, homelab:existing.releases: VSO in `tools`), the program's default otherwise.
+ */
+export function releaseNamespace(cfg: LabConfig, key: ChartKey): string {
+    return releaseLocation(cfg, key).namespace;
+}
 
 export interface VerifyContext {
     stack: string;
@@ -231,7 +231,7 @@ export function checksFor(ctx: VerifyContext, seen: SeenIdentities): Check[] {
     });
 
     for (const key of releasesOf(cfg)) {
-        const namespace = RELEASE_NAMESPACES[key];
+        const namespace = releaseNamespace(cfg, key);
         checks.push({
             name: `release ${naming.shared.releases[key]}: workloads available`,
             run: async () => {
@@ -263,7 +263,7 @@ export function checksFor(ctx: VerifyContext, seen: SeenIdentities): Check[] {
         checks.push({
             name: "Longhorn volumes healthy",
             run: async () => {
-                const vols = await kube.listCustom("longhorn.io", "v1beta2", naming.shared.longhornNamespace, "volumes");
+                const vols = await kube.listCustom("longhorn.io", "v1beta2", releaseNamespace(cfg, "longhorn"), "volumes");
                 const bad = vols.filter((v) => {
                     const r = v.status?.robustness;
                     return !(r === "healthy" || (r === "unknown" && v.status?.state === "detached"));

@@ -2,7 +2,7 @@
 // prints one line per check and a summary (or one JSON document), and says how it ended:
 // 0 every check holds, 1 one fails, 2 verify cannot run (and why).
 import * as path from "path";
-import { LabConfig, parseConfig, isConfigError } from "../../components/config";
+import { LabConfig, parseConfig, isConfigError, ProdIdentity } from "../../components/config";
 import { readStackConfig, StackFileError } from "../../components/stack-config";
 import { loadFingerprint } from "../../components/fingerprint";
 import { withTimeout } from "../../components/guard/identity";
@@ -72,8 +72,13 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyReport> {
 
     let cfg: LabConfig;
     let outputs: StackOutputs;
+    // Prod is reached only once its identities are recorded: with a placeholder there, nothing it
+    // answers could be told from another cluster's answer, so nothing is contacted (no outputs read either).
+    let unrecorded: (keyof ProdIdentity)[] = [];
     try {
         cfg = parseConfig(o.stack, readStackConfig(o.projectDir, o.stack));
+        unrecorded = cfg.isProd ? identityPlaceholders(cfg.identity) : [];
+        if (unrecorded.length > 0) throw new CannotRun(unrecordedMessage(unrecorded));
         outputs = o.outputsFile ? readOutputsFile(path.resolve(o.outputsFile)) : await readOutputsFromPulumi(o.stack, o.projectDir);
     } catch (e) {
         if (e instanceof CannotRun || e instanceof StackFileError || isConfigError(e)) {
@@ -122,4 +127,22 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyReport> {
         out(`${report.summary.passed} passed, ${report.summary.failed} failed, ${report.summary.skipped} skipped`);
     }
     return finish();
+}
+
+function unrecordedMessage(keys: (keyof ProdIdentity)[]): string {
+    return `prod's recorded identities are placeholders (${keys.map((k) => `homelab:identity.${k}`).join(", ")} in Pulumi.prod.yaml): ` +
+        "record them first with `npm run discover -- prod` (read-only); nothing was contacted";
+}
+
+/**
+ * The identities still at their committed placeholder: the all-zero UUID, or a PostgreSQL system
+ * identifier of the form 10...0 (a real one starts with the initdb time in seconds shifted left by
+ * 32 bits: postgres/postgres src/backend/access/transam/xlog.c, BootStrapXLOG).
+ */
+export function identityPlaceholders(identity: ProdIdentity | undefined): (keyof ProdIdentity)[] {
+    if (!identity) return ["kubeSystemUid", "vaultClusterId", "postgresSystemIdentifier"];
+    const out: (keyof ProdIdentity)[] = [];
+    for (const k of ["kubeSystemUid", "vaultClusterId"] as const) if (/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(identity[k] ?? "")) out.push(k);
+    if (/^10*$/.test(identity.postgresSystemIdentifier ?? "")) out.push("postgresSystemIdentifier");
+    return out;
 }

@@ -23,7 +23,8 @@
 # its labels) or PG_CONTAINER/GITEA_CONTAINER, SCHEDULE (hourly, daily, weekly), RETAIN,
 # INSTALL (systemd or cron); PREFIX (default /usr/local/lib/homelab-backup), CONFIG_DIR (default
 # /etc/homelab-backup for systemd, ~/.config/homelab/<STACK>/backup for cron), UNIT_DIR (default
-# /etc/systemd/system). Progress goes to stderr. Keep it bash 3.2 compatible.
+# /etc/systemd/system); RCLONE_VERSION, RCLONE_SHA256 (linux-arm64 zip), RCLONE_MIN_VERSION from the
+# version manifest. Progress goes to stderr. Keep it bash 3.2 compatible.
 set -euo pipefail
 
 : "${STACK:?STACK is required}"
@@ -41,6 +42,10 @@ COMPOSE_PROJECT="${COMPOSE_PROJECT:-}"
 PG_CONTAINER="${PG_CONTAINER:-}"
 GITEA_CONTAINER="${GITEA_CONTAINER:-}"
 PREFIX="${PREFIX:-/usr/local/lib/homelab-backup}"
+RCLONE_VERSION="${RCLONE_VERSION:?RCLONE_VERSION is required (Pulumi.yaml versions.rclone.version)}"
+RCLONE_SHA256="${RCLONE_SHA256:?RCLONE_SHA256 is required (Pulumi.yaml versions.rclone.sha256LinuxArm64)}"
+RCLONE_MIN_VERSION="${RCLONE_MIN_VERSION:-1.63.0}"
+RCLONE_DOWNLOAD_BASE="${RCLONE_DOWNLOAD_BASE:-https://downloads.rclone.org}"
 UNIT_DIR="${UNIT_DIR:-/etc/systemd/system}"
 
 log() { printf '[backup-install %s] %s\n' "$STACK" "$*" >&2; }
@@ -76,7 +81,50 @@ fi
 [ -n "$secret_key" ] || die "no TARGET_SECRET_ACCESS_KEY on stdin (and no SECRET_ENV_FILE)"
 
 log "checking tools"
-if ! command -v rclone >/dev/null 2>&1; then
+# rclone older than $RCLONE_MIN_VERSION cannot read GCS back through its S3 interface: it signs an
+# Accept-Encoding: gzip that GCS's front end rewrites, so every download fails with
+# SignatureDoesNotMatch (rclone/rclone issue 6670; the GCS provider quirk, commit 54a9488e5, is in
+# v1.63.0 backend/s3/s3.go). Debian bookworm (Raspberry Pi OS) ships 1.60.1. So: an rclone of at
+# least $RCLONE_MIN_VERSION is used as found; otherwise, on a Linux data host, the manifest's release
+# (Pulumi.yaml versions.rclone) is installed under $PREFIX/bin with its checksum verified; on the
+# laptop, the operator upgrades it. The job and `npm run restore` run RCLONE_BIN from job.env.
+rclone_version_of() {
+    "$1" version 2>/dev/null | sed -n '1s/^rclone v\([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' || true
+}
+version_at_least() {
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, "."); split(b, y, ".");
+        for (i = 1; i <= 3; i++) { if (x[i] + 0 > y[i] + 0) exit 0; if (x[i] + 0 < y[i] + 0) exit 1 } exit 0 }'
+}
+sha256_of() {
+    if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1; else shasum -a 256 "$1" | cut -d' ' -f1; fi
+}
+install_pinned_rclone() {
+    local arch zip dir
+    arch=$(uname -m)
+    case "$arch" in aarch64 | arm64) ;; *) die "no rclone checksum for $arch in the manifest (Pulumi.yaml versions.rclone has linux-arm64 only); install rclone >= $RCLONE_MIN_VERSION on this host yourself" ;; esac
+    printf '%s\n' "$RCLONE_SHA256" | grep -Eq '^[0-9a-f]{64}$' \
+        || die "Pulumi.yaml versions.rclone.sha256LinuxArm64 is '$RCLONE_SHA256', not a SHA-256: record the line of rclone-v$RCLONE_VERSION-linux-arm64.zip from $RCLONE_DOWNLOAD_BASE/v$RCLONE_VERSION/SHA256SUMS there, then run again"
+    command -v curl >/dev/null 2>&1 || die "required tool 'curl' is not installed (apt-get install curl)"
+    if ! command -v unzip >/dev/null 2>&1; then
+        command -v apt-get >/dev/null 2>&1 || die "required tool 'unzip' is not installed"
+        log "installing unzip (apt-get install unzip)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unzip >&2 || die "'apt-get install unzip' failed"
+    fi
+    dir=$(mktemp -d)
+    zip="$dir/rclone-v$RCLONE_VERSION-linux-arm64.zip"
+    log "downloading rclone v$RCLONE_VERSION (linux-arm64) from $RCLONE_DOWNLOAD_BASE"
+    curl -fsSL --proto '=https' --retry 3 --max-time 300 -o "$zip" "$RCLONE_DOWNLOAD_BASE/v$RCLONE_VERSION/rclone-v$RCLONE_VERSION-linux-arm64.zip" \
+        || { rm -rf "$dir"; die "downloading rclone v$RCLONE_VERSION failed"; }
+    got=$(sha256_of "$zip")
+    [ "$got" = "$RCLONE_SHA256" ] || { rm -rf "$dir"; die "rclone-v$RCLONE_VERSION-linux-arm64.zip has SHA-256 $got, the manifest says $RCLONE_SHA256: not installed"; }
+    unzip -q -o "$zip" -d "$dir" >&2 || { rm -rf "$dir"; die "unzipping rclone failed"; }
+    mkdir -p "$PREFIX/bin"
+    cp "$dir/rclone-v$RCLONE_VERSION-linux-arm64/rclone" "$PREFIX/bin/rclone.new"
+    chmod 755 "$PREFIX/bin/rclone.new"
+    mv -f "$PREFIX/bin/rclone.new" "$PREFIX/bin/rclone"
+    rm -rf "$dir"
+}
+if ! command -v rclone >/dev/null 2>&1 && [ ! -x "$PREFIX/bin/rclone" ]; then
     if [ "$INSTALL" = systemd ] && command -v apt-get >/dev/null 2>&1; then
         log "installing rclone (apt-get install rclone)"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone >&2 || die "'apt-get install rclone' failed"
@@ -84,6 +132,26 @@ if ! command -v rclone >/dev/null 2>&1; then
         die "required tool 'rclone' is not installed (macOS: brew install rclone; Debian/Ubuntu: apt-get install rclone)"
     fi
 fi
+RCLONE_BIN=""
+found_version=""
+for candidate in "$PREFIX/bin/rclone" "$(command -v rclone || true)"; do
+    if [ -z "$candidate" ] || [ ! -x "$candidate" ]; then continue; fi
+    v=$(rclone_version_of "$candidate")
+    if [ -n "$v" ] && version_at_least "$v" "$RCLONE_MIN_VERSION"; then
+        RCLONE_BIN="$candidate"
+        found_version="$v"
+        break
+    fi
+    log "rclone at $candidate is v${v:-unknown}, older than v$RCLONE_MIN_VERSION (cannot read GCS back, rclone issue 6670)"
+done
+if [ -z "$RCLONE_BIN" ]; then
+    [ "$INSTALL" = systemd ] || die "rclone >= v$RCLONE_MIN_VERSION is required (macOS: brew upgrade rclone; Linux: install rclone v$RCLONE_VERSION)"
+    install_pinned_rclone
+    found_version=$(rclone_version_of "$PREFIX/bin/rclone")
+    [ "$found_version" = "$RCLONE_VERSION" ] || die "the installed $PREFIX/bin/rclone says v${found_version:-unknown}, expected v$RCLONE_VERSION"
+    RCLONE_BIN="$PREFIX/bin/rclone"
+fi
+log "using rclone v$found_version ($RCLONE_BIN)"
 command -v docker >/dev/null 2>&1 || die "required tool 'docker' is not installed"
 
 umask 077
@@ -116,6 +184,7 @@ log "writing the job's settings ($CONFIG_DIR/job.env)"
     printf 'PG_CONTAINER=%s\n' "$PG_CONTAINER"
     printf 'GITEA_CONTAINER=%s\n' "$GITEA_CONTAINER"
     printf 'RETAIN=%s\n' "$RETAIN"
+    printf 'RCLONE_BIN=%s\n' "$RCLONE_BIN"
 } >"$CONFIG_DIR/job.env"
 chmod 600 "$CONFIG_DIR/job.env"
 
@@ -130,7 +199,7 @@ if [ "$CREATE_BUCKET" = 1 ]; then
     log "making sure the bucket $bucket exists"
     waited=0
     # shellcheck source=/dev/null
-    until (set -a && . "$CONFIG_DIR/target.env" && rclone mkdir "target:$bucket") >/dev/null 2>&1; do
+    until (set -a && . "$CONFIG_DIR/target.env" && "$RCLONE_BIN" mkdir "target:$bucket") >/dev/null 2>&1; do
         [ "$waited" -lt 60 ] || die "the object store at $TARGET_ENDPOINT did not accept 'rclone mkdir target:$bucket' within 60s"
         sleep 3
         waited=$((waited + 3))

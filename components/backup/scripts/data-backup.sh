@@ -29,6 +29,8 @@
 #   RETAIN         complete backups kept per kind, default 14 (at least 1)
 #   GITEA_CONFIG   app.ini inside the Gitea container, default /data/gitea/conf/app.ini
 #   GITEA_USER     the user gitea runs as inside the container, default git
+#   RCLONE_BIN     the rclone backup-install.sh chose (at least RCLONE_MIN_VERSION), default rclone
+#   RCLONE_MIN_VERSION default 1.63.0: older rclone cannot read GCS back (rclone issue 6670)
 # Progress goes to stderr, one line per step. Keep it bash 3.2 compatible.
 set -euo pipefail
 
@@ -43,6 +45,8 @@ WORK_DIR="${WORK_DIR:-/var/lib/homelab-backup}"
 RETAIN="${RETAIN:-14}"
 GITEA_CONFIG="${GITEA_CONFIG:-/data/gitea/conf/app.ini}"
 GITEA_USER="${GITEA_USER:-git}"
+RCLONE_BIN="${RCLONE_BIN:-rclone}"
+RCLONE_MIN_VERSION="${RCLONE_MIN_VERSION:-1.63.0}"
 
 log() { printf '[backup %s] %s\n' "$STACK" "$*" >&2; }
 die() { printf '[backup %s] ERROR: %s\n' "$STACK" "$*" >&2; exit 1; }
@@ -56,7 +60,12 @@ case "$RETAIN" in '' | *[!0-9]*) die "RETAIN must be a whole number of backups, 
 
 log "checking tools"
 need docker "install Docker"
-need rclone "apt-get install rclone"
+need "$RCLONE_BIN" "re-run the program: backup-install.sh installs the pinned rclone"
+rclone() { command "$RCLONE_BIN" "$@"; }
+rclone_version=$(rclone version 2>/dev/null | sed -n '1s/^rclone v\([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' || true)
+awk -v a="${rclone_version:-0.0.0}" -v b="$RCLONE_MIN_VERSION" 'BEGIN { split(a, x, "."); split(b, y, ".");
+    for (i = 1; i <= 3; i++) { if (x[i] + 0 > y[i] + 0) exit 0; if (x[i] + 0 < y[i] + 0) exit 1 } exit 0 }' \
+    || die "$RCLONE_BIN is v${rclone_version:-unknown}, older than v$RCLONE_MIN_VERSION: its backups of GCS cannot be read back (rclone issue 6670); re-run the program (backup-install.sh installs the pinned rclone)"
 if command -v sha256sum >/dev/null 2>&1; then
     sha256() { sha256sum "$1" | awk '{ print $1 }'; }
 elif command -v shasum >/dev/null 2>&1; then
@@ -109,6 +118,9 @@ upload() {
     log "$1: uploading to $TARGET/$1/$id/"
     rclone copy --exclude manifest.json "$2" "$TARGET/$1/$id" || return 1
     rclone copyto "$2/manifest.json" "$TARGET/$1/$id/manifest.json" || return 1
+    # a backup that cannot be read back is no backup (GCS with an old rclone: rclone issue 6670)
+    log "$1: reading the manifest back"
+    [ "$(rclone cat "$TARGET/$1/$id/manifest.json")" = "$(cat "$2/manifest.json")" ] || { log "$1: the uploaded manifest does not read back"; return 1; }
 }
 
 # retain <kind>: keeps the newest RETAIN complete backups; removes older ones (complete or not).
