@@ -14,6 +14,7 @@ import { spawnSync } from "child_process";
 import { BACKUP_SCRIPT_NAMES, BACKUP_SCRIPTS_DIR } from "../components/backup/scripts";
 import { DataHost, LocalRunner, SshRunner, longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
 import { dataHostOf, KubectlWorkloads, main as restoreMain, parseRestoreArgs, pinnedHostKey } from "../tools/restore";
+import { UsageError } from "../tools/cli";
 import { instanceNames } from "../components/naming";
 import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
 import { evaluatePolicies } from "../policy/evaluate";
@@ -289,8 +290,28 @@ describe("npm run restore: arguments", () => {
     });
 
     it("explains a missing instance or an unknown option", () => {
-        assert.throws(() => parseRestoreArgs(["prod"]), /usage: npm run restore -- <stack> <instance>/);
-        assert.throws(() => parseRestoreArgs(["prod", "erp", "--force"]), /unknown option --force/);
+        assert.throws(() => parseRestoreArgs(["prod"]), (e: Error) => e instanceof UsageError && /missing <instance> \(or --list\)/.test(e.message));
+        assert.throws(() => parseRestoreArgs(["prod", "erp", "--force"]), (e: Error) => e instanceof UsageError && /Unknown option '--force'/.test(e.message));
+        assert.throws(() => parseRestoreArgs(["prod", "erp", "--backup"]), /argument missing/);
+        assert.throws(() => parseRestoreArgs(["prod", "--list", "--into", "x"]), /--list takes only a stack/);
+        assert.throws(() => parseRestoreArgs([]), /missing <stack>/);
+    });
+
+    it("the command: --help exits 0 with the usage and exit 3 on stdout; a user's mistake exits 2 with a message, no stack trace", function () {
+        this.timeout(60_000);
+        const cli = (args: string[]) => spawnSync(process.execPath, ["-r", path.join(ROOT, "tools", "register.js"), path.join(ROOT, "tools", "restore.ts"), ...args], {
+            cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" }, timeout: 60_000,
+        });
+        let r = cli(["--help"]);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /usage: lab restore <stack> <instance>/);
+        assert.match(r.stdout, /\n {2}3 {2}--list: a kind of backup is stale/);
+        for (const [args, message] of [[["nosuch", "--list"], /no stack file .*Pulumi\.nosuch\.yaml/], [["sandbox-vms", "nope"], /stack sandbox-vms has no instance nope/], [["prod"], /missing <instance>/]] as [string[], RegExp][]) {
+            r = cli(args);
+            assert.equal(r.status, 2, args.join(" ") + r.stderr);
+            assert.match(r.stderr, message);
+            assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+        }
     });
 });
 

@@ -66,7 +66,7 @@ describe("cli: one command-line contract for every tool", () => {
             [["prod", "--config-file"], /argument missing/],
             [["prod", "--config-file", "--json"], /ambiguous/],
             [["prod", "--json=yes"], /does not take an argument/],
-            [[], /an argument is missing/],
+            [[], /missing <stack>/],
             [["prod", "a", "b"], /unexpected argument "b"/],
         ];
         for (const [argv, message] of cases) {
@@ -115,6 +115,8 @@ describe("cli: one command-line contract for every tool", () => {
     it("lists the common exit codes and the tool's own; redefining 0/1/2 is refused", () => {
         assert.deepEqual(Object.keys(exitCodes(SPEC)), ["0", "1", "2", "3"]);
         assert.throws(() => exitCodes({ ...SPEC, exits: { 2: "mine" } }), /common to every tool/);
+        // a tool says what 0, 1 and 2 mean for it; the codes stay the common ones
+        assert.deepEqual(exitCodes({ ...SPEC, outcomes: { 1: "a mandatory violation" } }), { 0: "success", 1: "a mandatory violation", 2: "usage or configuration error (the message says what to fix)", 3: "a backup is stale" });
         assert.match(formatHelp({ name: "x", summary: "s", usage: "" }), /usage: lab x\n/);
     });
 

@@ -64,6 +64,24 @@ describe("drills: declared as data", () => {
         assert.ok(lines.find((l) => l.startsWith("node-kill"))!.includes("Longhorn degraded, not faulted"));
         assert.equal(formatList("sandbox-k3d").split("\n").length, 2);
     });
+
+    it("--help: usage, the drills and the exit codes on stdout, exit 0; a usage error: stderr, exit 2, nothing run", async () => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const o = { projectDir: "/nonexistent", out: (l: string) => out.push(l), err: (l: string) => err.push(l), makeLab: (): FakeLab => assert.fail("no lab") };
+        assert.equal(await drillMain(["--help"], o), 0);
+        assert.match(out.join("\n"), /usage: lab drill <stack> <drill> \[--outputs <file>\]\n {7}lab drill \[<stack>\] --list\n/);
+        assert.match(out.join("\n"), /\n {2}130 {2}interrupted twice/);
+        for (const d of DRILL_NAMES) assert.match(out.join("\n"), new RegExp(`\n  ${d} `));
+        assert.deepEqual(err, []);
+        for (const [argv, message] of [[["sandbox-vms"], /missing <drill>/], [[], /missing <stack> <drill>/], [["sandbox-vms", "--bogus"], /Unknown option '--bogus'/],
+            [["sandbox-vms", "db-restore", "--outputs"], /argument missing/], [["a", "b", "c"], /unexpected argument "c"/], [["a", "b", "--list"], /--list takes at most a stack/]] as [string[], RegExp][]) {
+            err.length = 0;
+            assert.equal(await drillMain(argv, o), 2, argv.join(" "));
+            assert.match(err.join("\n"), message);
+            assert.match(err.join("\n"), /\nusage: lab drill /);
+        }
+    });
 });
 
 describe("drills: runs against a simulated sandbox", () => {

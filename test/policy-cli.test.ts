@@ -106,6 +106,13 @@ describe("tools/policy.ts (npm run policy)", function () {
         fs.rmSync(path.dirname(tmp), { recursive: true });
     });
 
+    it("--help: the usage on stdout, exit 0, nothing evaluated", () => {
+        const r = policyCli(["--help"]);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^lab policy: .*\n\nusage: lab policy --resources <plan\.json> \[--stack <name>\]\n/);
+        assert.strictEqual(r.stderr, "");
+    });
+
     describe("exit 2, a message on stderr, no stack trace", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-cli-"));
         const file = (name: string, text: string) => {
@@ -115,8 +122,9 @@ describe("tools/policy.ts (npm run policy)", function () {
         after(() => fs.rmSync(dir, { recursive: true, force: true }));
         const cases: [string, () => string[], RegExp][] = [
             ["no arguments", () => [], /which plan\? --resources <plan\.json>/],
-            ["an unknown option", () => ["--resources", "x.json", "--verbose"], /unexpected argument --verbose/],
-            ["--resources without a value", () => ["--resources"], /--resources needs a value/],
+            ["an unknown option", () => ["--resources", "x.json", "--verbose"], /Unknown option '--verbose'[\s\S]*\nusage: lab policy --resources <plan\.json>/],
+            ["--resources without a value", () => ["--resources"], /Option '--resources <value>' argument missing/],
+            ["an argument", () => ["--resources", "x.json", "extra"], /unexpected argument "extra"/],
             ["a missing file", () => ["--resources", path.join(dir, "nope.json")], /cannot read .*nope\.json/],
             ["not JSON", () => ["--resources", file("bad.json", "{resources: [")], /bad\.json is not JSON/],
             ["no resources list", () => ["--resources", file("empty.json", "{}")], /has no "resources" list/],

@@ -284,7 +284,13 @@ describe("npm run verify", function () {
         assert.match(r.stdout, /verify sandbox-k3d: cannot run: cannot read the outputs of stack sandbox-k3d: the pulumi CLI is not installed \(or pass --outputs <file>\)/);
         r = cli([]);
         assert.equal(r.status, 2);
-        assert.match(r.stderr, /usage: npm run verify -- <stack>/);
+        assert.match(r.stderr, /missing <stack>\nusage: lab verify <stack>/);
+        r = cli(["sandbox-k3d", "--timeout", "soon"]);
+        assert.equal(r.status, 2);
+        assert.match(r.stderr, /--timeout is "soon"; expected a number of seconds above 0\nusage: lab verify/);
+        r = cli(["--help"]);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /^lab verify: .*\n\nusage: lab verify <stack>/);
     });
 });
 

@@ -49,6 +49,8 @@ export interface CommandSpec {
     positionals?: { min: number; max: number };
     /** Tool-specific codes beyond 0/1/2, for the README table. */
     exits?: Record<number, string>;
+    /** What 0, 1 and 2 mean for this tool (default: COMMON_EXITS); the codes themselves stay common. */
+    outcomes?: Partial<Record<0 | 1 | 2, string>>;
     /** Error classes reported like configuration errors (message on stderr, exit 2, no stack trace). */
     configErrors?: (abstract new (...args: never[]) => Error)[];
     /** Extra help text printed after the options (e.g. the list of drills). */
@@ -72,7 +74,8 @@ export function exitCodes(spec: CommandSpec): Record<number, string> {
     for (const code of Object.keys(spec.exits ?? {}).map(Number)) {
         if (code in COMMON_EXITS) throw new Error(`${spec.name}: exit ${code} is common to every tool; declare only codes beyond 0/1/2`);
     }
-    return { ...COMMON_EXITS, ...spec.exits };
+    const outcomes = Object.fromEntries(Object.entries(spec.outcomes ?? {}).filter(([, v]) => typeof v === "string")) as Record<number, string>;
+    return { ...COMMON_EXITS, ...outcomes, ...spec.exits };
 }
 
 export function isConfigError(e: unknown, spec?: CommandSpec): boolean {
@@ -106,7 +109,7 @@ export function formatHelp(spec: CommandSpec): string {
         `lab ${spec.name}: ${spec.summary}`,
         "",
         formatUsage(spec),
-        `       (also: npm run lab -- ${spec.name} ...)`,
+        `       (run as npx lab ${spec.name} ... or npm run lab -- ${spec.name} ...)`,
         "",
         "options:",
         ...options.map(([, o], i) => `  ${labels[i].padEnd(w)}  ${o.description}${o.multiple ? " (repeatable)" : ""}`),
@@ -145,7 +148,10 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
     const positionals = parsed.positionals;
     const { min, max } = spec.positionals ?? { min: 0, max: 0 };
     if (positionals.length < min) {
-        throw new UsageError(min === 1 && positionals.length === 0 ? "an argument is missing" : `expected at least ${min} arguments, got ${positionals.length}`);
+        // the names of the usage's first form, e.g. "<stack> <instance> [--list]": missing <instance>
+        const names = (spec.usage.split("\n")[0].match(/(^|\s)<[^>]+>/g) ?? []).map((n) => n.trim());
+        const missing = names.slice(positionals.length, min);
+        throw new UsageError(missing.length === min - positionals.length ? `missing ${missing.join(" ")}` : `expected at least ${min} arguments, got ${positionals.length}`);
     }
     if (positionals.length > max) throw new UsageError(`unexpected argument "${positionals[max]}"`);
     return { values, positionals };
@@ -198,6 +204,13 @@ export async function runCommand(
     }
 }
 
+let started = false;
+
+/** True once runCli ran in this process (the `lab` dispatcher: a module that ran itself). */
+export function cliStarted(): boolean {
+    return started;
+}
+
 /** Exits once stdout and stderr are flushed: a large output written to a pipe must not be cut short. */
 export function exitAfterFlush(code: number): void {
     process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
@@ -209,6 +222,7 @@ export function exitAfterFlush(code: number): void {
  * main's number is the exit code; never a stack trace for a user's mistake.
  */
 export function runCli(spec: CommandSpec, argv: string[], main: (args: ParsedArgs) => Promise<number> | number): void {
+    started = true;
     runCommand(spec, argv, main).then(exitAfterFlush, (e) => {
         process.stderr.write(`lab ${spec.name}: ${(e as Error)?.stack ?? String(e)}\n`);
         exitAfterFlush(EXIT.failed);

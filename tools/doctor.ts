@@ -1,43 +1,41 @@
 // npm run doctor -- <stack>: checks this machine has what <stack> needs before `pulumi up`
 // (read-only, offline). Exit 0 when every check holds, 1 otherwise, 2 on a usage or configuration
-// error; never a stack trace.
+// error; never a stack trace. (Also: npm run lab -- doctor <stack>.)
 import * as path from "path";
-import { isConfigError, parseConfig } from "../components/config";
-import { readStackConfig } from "../components/stack-config";
+import { parseConfig } from "../components/config";
+import { readStackConfig, StackFileError } from "../components/stack-config";
+import { CommandSpec, EXIT, ParsedArgs, runCli, runCommand } from "./cli";
 import { doctorChecks, formatDoctor, realSystem } from "./doctor/checks";
 
-const USAGE = "usage: npm run doctor -- <stack>   (prod, sandbox-k3d or sandbox-vms)";
+export const spec: CommandSpec = {
+    name: "doctor",
+    summary: "read-only, offline: what this machine lacks for a stack, with the fix for each",
+    usage: "<stack>   (prod, sandbox-k3d or sandbox-vms)",
+    positionals: { min: 1, max: 1 },
+    outcomes: {
+        0: "every check holds",
+        1: "something is missing (each line says how to fix it)",
+        2: "usage or configuration error, or the checks could not run",
+    },
+    configErrors: [StackFileError],
+};
 
-/** The one argv parse of this tool (tools/cli.ts's runCli can take its place). */
-export function parseDoctorArgs(argv: string[]): { stack: string } | { help: true } {
-    if (argv.includes("-h") || argv.includes("--help")) return { help: true };
-    const opts = argv.filter((a) => a.startsWith("-"));
-    if (opts.length > 0) throw new UsageError(`unknown option ${opts[0]}`);
-    if (argv.length !== 1) throw new UsageError("one stack expected");
-    return { stack: argv[0] };
-}
-
-export class UsageError extends Error {}
-
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function run(a: ParsedArgs, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+    const stack = a.positionals[0];
+    const cfg = parseConfig(stack, readStackConfig(path.resolve(__dirname, ".."), stack));
     try {
-        const args = parseDoctorArgs(argv);
-        if ("help" in args) {
-            console.log(USAGE);
-            return 0;
-        }
-        const cfg = parseConfig(args.stack, readStackConfig(path.resolve(__dirname, ".."), args.stack));
         const results = await doctorChecks(cfg, realSystem(env));
-        console.log(formatDoctor(args.stack, results));
-        return results.every((r) => r.ok) ? 0 : 1;
+        console.log(formatDoctor(stack, results));
+        return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
     } catch (e) {
-        if (e instanceof UsageError) console.error(`${e.message}\n${USAGE}`);
-        else if (isConfigError(e)) console.error((e as Error).message);
-        else console.error(`doctor could not run: ${(e as Error).message ?? String(e)}`);
-        return 2;
+        console.error(`doctor could not run: ${(e as Error).message ?? String(e)}`);
+        return EXIT.usage;
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then((code) => process.exit(code));
+/** The doctor from a command line, without exiting (the same contract as runCli). */
+export function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+    return runCommand(spec, argv, (a) => run(a, env));
 }
+
+if (require.main === module) runCli(spec, process.argv.slice(2), run);

@@ -1,8 +1,12 @@
-// npm run drill -- <stack> <drill> | [<stack>] --list | --report  (tools/drill/cli.ts)
+// npm run drill -- <stack> <drill> | [<stack>] --list | --report  (tools/drill/cli.ts; also: npm run lab -- drill ...)
 import { findProjectDir } from "../components/fingerprint";
-import { drillMain } from "./drill/cli";
+import { ParsedArgs, runCli } from "./cli";
+import { drill, spec } from "./drill/cli";
 
-drillMain(process.argv.slice(2), { projectDir: findProjectDir(__dirname) }).then((code) => process.exit(code), (e) => {
-    console.error(`drill: cannot run: ${(e as Error).stack ?? e}`);
-    process.exit(2);
-});
+export { spec };
+
+export function run(a: ParsedArgs): Promise<number> {
+    return drill(a, { projectDir: findProjectDir(__dirname) });
+}
+
+if (require.main === module) runCli(spec, process.argv.slice(2), run);

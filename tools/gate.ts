@@ -1,36 +1,37 @@
-// npm run gate -- prod [--applied <commit>] [--sandbox-applied <commit>]
+// npm run gate -- prod [--applied <commit>] [--sandbox-applied <commit>]   (also: npm run lab -- gate ...)
 // Exit 0: prod may be previewed and applied; 1: what is missing is listed; 2: the gate cannot run.
 import { findProjectDir } from "../components/fingerprint";
+import { CommandSpec, ParsedArgs, runCli, runCommand, stringOption } from "./cli";
 import { runGate } from "./drill/gate";
 
-const USAGE = "usage: npm run gate -- prod [--applied <prod's appliedCommit>] [--sandbox-applied <sandbox-vms's appliedCommit>]";
+export const spec: CommandSpec = {
+    name: "gate",
+    summary: "may prod be previewed and applied: the drills its changes need passed on sandbox-vms",
+    usage: "prod [--applied <commit>] [--sandbox-applied <commit>]",
+    options: {
+        applied: { type: "string", valueName: "commit", description: "prod's appliedCommit (default: pulumi stack output appliedCommit -s prod)" },
+        "sandbox-applied": { type: "string", valueName: "commit", description: "sandbox-vms's appliedCommit (default: from the Pulumi CLI)" },
+    },
+    positionals: { min: 1, max: 1 },
+    exits: {},
+    outcomes: { 0: "prod may be previewed and applied", 1: "drills missing: what is missing is listed", 2: "usage error, or the gate cannot run (why is printed)" },
+};
 
-export async function gateMain(argv: string[], projectDir: string, out = (l: string) => console.log(l)): Promise<number> {
-    let target: string | undefined;
-    let applied: string | undefined;
-    let sandboxApplied: string | undefined;
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--applied") applied = argv[++i];
-        else if (a === "--sandbox-applied") sandboxApplied = argv[++i];
-        else if (!a.startsWith("-") && target === undefined) target = a;
-        else {
-            out(USAGE);
-            return 2;
-        }
-    }
-    if (!target || (argv.includes("--applied") && !applied) || (argv.includes("--sandbox-applied") && !sandboxApplied)) {
-        out(USAGE);
-        return 2;
-    }
-    const r = await runGate({ projectDir, target, applied, sandboxApplied });
+async function gate(a: ParsedArgs, projectDir: string, out: (l: string) => void): Promise<number> {
+    const r = await runGate({ projectDir, target: a.positionals[0], applied: stringOption(a, "applied"), sandboxApplied: stringOption(a, "sandbox-applied") });
     for (const l of r.lines) out(l);
     return r.exitCode;
 }
 
-if (require.main === module) {
-    gateMain(process.argv.slice(2), findProjectDir(__dirname)).then((code) => process.exit(code), (e) => {
-        console.error(`gate: cannot run: ${(e as Error).stack ?? e}`);
-        process.exit(2);
-    });
+/** Exit 0: prod may go; 1: what is missing is listed; 2: a usage error or the gate cannot run. */
+export function run(a: ParsedArgs): Promise<number> {
+    return gate(a, findProjectDir(__dirname), (l) => console.log(l));
 }
+
+/** The gate over a given project (tests): the usage, help and lines all go to `out`. */
+export function gateMain(argv: string[], projectDir: string, out = (l: string) => console.log(l)): Promise<number> {
+    const lines = (t: string) => t.replace(/\n$/, "").split("\n").forEach((l) => out(l));
+    return runCommand(spec, argv, (a) => gate(a, projectDir, out), { out: lines, err: lines });
+}
+
+if (require.main === module) runCli(spec, process.argv.slice(2), run);

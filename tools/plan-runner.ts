@@ -96,6 +96,8 @@ class RecordingMonitor extends MockMonitor {
         const providerRef: string = req.getProvider() || "";
         const provider = providerRef ? providerRef.slice(0, providerRef.lastIndexOf("::")) : null;
         if (type !== STACK_TYPE) {
+            // converted once from the wire: plainValue builds new objects, never changes its input
+            const object = req.getObject()?.toJavaScript() ?? {};
             const rec: PlanResource = {
                 urn,
                 type,
@@ -104,7 +106,7 @@ class RecordingMonitor extends MockMonitor {
                 provider,
                 protect: req.getProtect() === true,
                 dependsOn: [...deps].filter((d) => !d.includes(`::${STACK_TYPE}::`)).sort(),
-                inputs: plainValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+                inputs: plainValue(object) as Record<string, unknown>,
                 import: req.getImportid() || null,
                 retainOnDelete: req.getRetainondelete() === true,
             };
@@ -120,7 +122,7 @@ class RecordingMonitor extends MockMonitor {
                 return;
             }
             this.records.set(urn, rec);
-            this.revealed.set(urn, { ...rec, inputs: plainValue(req.getObject()?.toJavaScript() ?? {}, true) as Record<string, unknown> });
+            this.revealed.set(urn, { ...rec, inputs: plainValue(object, true) as Record<string, unknown> });
         }
         return super.registerResource(req, callback);
     }

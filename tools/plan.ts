@@ -1,8 +1,9 @@
-// npm run plan -- <stack> [--config-file <path>] [--json] [--check]
+// npm run plan -- <stack> [--config-file <path>] [--json] [--check]   (also: npm run lab -- plan ...)
 // npm run plan:update -- <stack>
 import * as fs from "fs";
 import * as path from "path";
 import { isConfigError, parseConfig, PROD_STACK } from "../components/config";
+import { CommandSpec, EXIT, flag, ParsedArgs, runCli, stringOption } from "./cli";
 import { describeParity, Facts, factsOf, parityDifferences } from "../components/parity";
 import { listStacks, readStackConfig, StackFileError } from "../components/stack-config";
 import { PlanRun, PROJECT_DIR, runPlan } from "./plan-runner";
@@ -10,7 +11,21 @@ import { PlanDocument, SECRET_PLACEHOLDER } from "./plan-types";
 import { evaluatePolicies } from "../policy/evaluate";
 import { diffPlans, renderTree, stringifyPlan } from "./plan-format";
 
-const USAGE = "usage: npm run plan -- <stack> [--config-file <path>] [--json] [--check]\n       npm run plan:update -- <stack>";
+export const spec: CommandSpec = {
+    name: "plan",
+    summary: "the offline plan of a stack: every resource the program registers, judged by the policy pack",
+    usage: "<stack> [--config-file <path>] [--json] [--check]\n<stack> --update",
+    options: {
+        "config-file": { type: "string", valueName: "path", description: "the stack's configuration from this file instead of Pulumi.<stack>.yaml" },
+        json: { type: "boolean", description: "one JSON document on stdout (sorted, byte-identical between runs)" },
+        check: { type: "boolean", description: "compare with test/golden/<stack>.plan.json; exit 1 on a difference" },
+        update: { type: "boolean", description: "write test/golden/<stack>.plan.json (npm run plan:update -- <stack>)" },
+    },
+    positionals: { min: 1, max: 1 },
+    exits: {},
+    outcomes: { 0: "no mandatory policy violation", 1: "a mandatory policy violation, or (--check) a difference from the golden plan", 2: "usage or configuration error, or the program failed" },
+    configErrors: [StackFileError],
+};
 
 interface Args {
     stack: string;
@@ -20,25 +35,15 @@ interface Args {
     update: boolean;
 }
 
-class UsageError extends Error {}
-
-function parseArgs(argv: string[]): Args {
-    const args: Partial<Args> = { json: false, check: false, update: false };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--json") args.json = true;
-        else if (a === "--check") args.check = true;
-        else if (a === "--update") args.update = true;
-        else if (a === "--config-file") {
-            const f = argv[++i];
-            if (!f) throw new UsageError("--config-file needs a path");
-            args.configFile = path.resolve(f);
-        } else if (a.startsWith("-")) throw new UsageError(`unknown option ${a}`);
-        else if (!args.stack) args.stack = a;
-        else throw new UsageError(`unexpected argument ${a}`);
-    }
-    if (!args.stack) throw new UsageError("which stack? e.g. prod, sandbox-k3d, sandbox-vms");
-    return args as Args;
+function argsOf(a: ParsedArgs): Args {
+    const configFile = stringOption(a, "config-file");
+    return {
+        stack: a.positionals[0],
+        configFile: configFile === undefined ? undefined : path.resolve(configFile),
+        json: flag(a, "json"),
+        check: flag(a, "check"),
+        update: flag(a, "update"),
+    };
 }
 
 export function goldenPath(stack: string): string {
@@ -107,14 +112,20 @@ function parity(stack: string, config: Record<string, string>): { line: string; 
     };
 }
 
-async function main(): Promise<number> {
-    let args: Args;
+/** The plan's main: exit 0 no mandatory violation, 1 one (or a golden difference), 2 a program or configuration error. */
+export async function run(parsed: ParsedArgs): Promise<number> {
+    const args = argsOf(parsed);
     try {
-        args = parseArgs(process.argv.slice(2));
+        return await plan(args);
     } catch (e) {
-        process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-        return 2;
+        if (isConfigError(e) || e instanceof StackFileError) throw e;
+        // the program itself failed (e.g. an apply that throws): its stack is what to read
+        process.stderr.write(`error: the program failed: ${(e as Error)?.stack ?? String(e)}\n`);
+        return EXIT.usage;
     }
+}
+
+async function plan(args: Args): Promise<number> {
     const started = Date.now();
     const config = readStackConfig(PROJECT_DIR, args.stack, args.configFile);
     // Validated here first, where it is known which file holds each key (the program validates again).
@@ -151,19 +162,4 @@ async function main(): Promise<number> {
     return mandatory || drift ? 1 : 0;
 }
 
-/** Exits once stdout is flushed: a large plan written to a pipe must not be cut short. */
-function exitAfterFlush(code: number): void {
-    process.stdout.write("", () => process.exit(code));
-}
-
-main().then(
-    (code) => exitAfterFlush(code),
-    (e) => {
-        if (isConfigError(e) || e instanceof StackFileError) {
-            process.stderr.write(`error: ${(e as Error).message}\n`);
-        } else {
-            process.stderr.write(`error: the program failed: ${(e as Error)?.stack ?? String(e)}\n`);
-        }
-        exitAfterFlush(2);
-    },
-);
+if (require.main === module) runCli(spec, process.argv.slice(2), run);

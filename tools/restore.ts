@@ -1,5 +1,5 @@
 // npm run restore -- <stack> <instance> [--backup <id>] [--into <database>] [--yes-replace-prod]
-// npm run restore -- <stack> --list
+// npm run restore -- <stack> --list                       (also: npm run lab -- restore ...)
 //
 // A thin command over components/backup/restore.ts (which the tests drive against a real
 // PostgreSQL): it finds the stack's data host, target and cluster, and hands them to the module.
@@ -10,8 +10,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { isConfigError, LabConfig, parseConfig, PLACEHOLDER_MARK, SCHEDULE_HOURS, cronIntervalHours } from "../components/config";
-import { readStackConfig } from "../components/stack-config";
+import { LabConfig, parseConfig, PLACEHOLDER_MARK, SCHEDULE_HOURS, cronIntervalHours } from "../components/config";
+import { readStackConfig, StackFileError } from "../components/stack-config";
+import { CommandSpec, ConfigurationError, EXIT, flag, ParsedArgs, parseCommand, runCli, stringOption, UsageError } from "./cli";
 import { instanceNames, InstanceNames, shared } from "../components/naming";
 import { DATA_COMPOSE_PROJECT } from "../components/metal/render";
 import { rclonePrefix, sandboxBucket } from "../components/backup";
@@ -29,36 +30,45 @@ export interface RestoreArgs {
     confirmProd: boolean;
 }
 
-const USAGE = "usage: npm run restore -- <stack> <instance> [--backup <id>] [--into <database>] [--yes-replace-prod]\n" +
-    "       npm run restore -- <stack> --list";
+export const spec: CommandSpec = {
+    name: "restore",
+    summary: "restore an app instance's database from a backup, or list a stack's backups",
+    usage: "<stack> <instance> [--backup <id>] [--into <database>] [--yes-replace-prod]\n<stack> --list",
+    options: {
+        list: { type: "boolean", description: "list the stack's backups per kind, newest first, and whether each kind is stale" },
+        backup: { type: "string", valueName: "id", description: "the backup to restore (default: the newest complete one)" },
+        into: { type: "string", valueName: "database", description: "restore into this scratch database; the live one stays as it is" },
+        "yes-replace-prod": { type: "boolean", description: "on prod: replace the live database (without it, nothing is done: exit 2)" },
+    },
+    positionals: { min: 1, max: 2 },
+    outcomes: { 0: "restored, or listed with every kind fresh", 1: "the restore failed (why is printed)", 2: "usage or configuration error; prod without --yes-replace-prod (nothing done)" },
+    exits: { 3: "--list: a kind of backup is stale (older than its schedule allows, or none complete)" },
+    configErrors: [StackFileError],
+};
 
-export function parseRestoreArgs(argv: string[]): RestoreArgs {
-    const positional: string[] = [];
-    const out: RestoreArgs = { stack: "", list: false, confirmProd: false };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const value = () => {
-            const v = argv[++i];
-            if (v === undefined || v.startsWith("--")) throw new RestoreError(`${a} needs a value\n${USAGE}`);
-            return v;
-        };
-        if (a === "--list") out.list = true;
-        else if (a === "--backup") out.backup = value();
-        else if (a === "--into") out.into = value();
-        else if (a === "--yes-replace-prod") out.confirmProd = true;
-        else if (a.startsWith("--")) throw new RestoreError(`unknown option ${a}\n${USAGE}`);
-        else positional.push(a);
+function restoreArgsOf(a: ParsedArgs): RestoreArgs {
+    const out: RestoreArgs = { stack: a.positionals[0], list: flag(a, "list"), confirmProd: flag(a, "yes-replace-prod") };
+    const backup = stringOption(a, "backup");
+    const into = stringOption(a, "into");
+    if (backup !== undefined) out.backup = backup;
+    if (into !== undefined) out.into = into;
+    if (a.positionals[1] !== undefined) out.instance = a.positionals[1];
+    if (!out.list && out.instance === undefined) throw new UsageError("missing <instance> (or --list)");
+    if (out.list && (out.instance !== undefined || backup !== undefined || into !== undefined || out.confirmProd)) {
+        throw new UsageError("--list takes only a stack");
     }
-    if (positional.length < 1 || (!out.list && positional.length !== 2) || positional.length > 2) throw new RestoreError(USAGE);
-    out.stack = positional[0];
-    if (positional[1] !== undefined) out.instance = positional[1];
     return out;
+}
+
+/** The arguments of a restore (throws UsageError). */
+export function parseRestoreArgs(argv: string[]): RestoreArgs {
+    return restoreArgsOf(parseCommand(spec, argv));
 }
 
 function findInstance(cfg: LabConfig, id: string): InstanceNames {
     const all = cfg.apps.flatMap((a) => a.envs.map((e) => instanceNames(a.name, e)));
     const n = all.find((x) => x.instance === id);
-    if (!n) throw new RestoreError(`stack ${cfg.stack} has no instance ${id} (it has: ${all.map((x) => x.instance).join(", ")})`);
+    if (!n) throw new ConfigurationError(`stack ${cfg.stack} has no instance ${id} (it has: ${all.map((x) => x.instance).join(", ")})`);
     return n;
 }
 
@@ -185,8 +195,23 @@ export class KubectlWorkloads implements Workloads {
     }
 }
 
+/** A restore from a command line (throws UsageError, a configuration error, RestoreError). */
 export async function main(argv: string[]): Promise<number> {
-    const args = parseRestoreArgs(argv);
+    return restore(parseRestoreArgs(argv));
+}
+
+/** Exit 0: restored (or listed); 1: the restore failed (why is printed); 2: a mistake, or prod without --yes-replace-prod; 3: --list found a stale kind. */
+export async function run(a: ParsedArgs): Promise<number> {
+    try {
+        return await restore(restoreArgsOf(a));
+    } catch (e) {
+        if (!(e instanceof RestoreError)) throw e;
+        console.error(`restore: ${e.message}`);
+        return EXIT.failed;
+    }
+}
+
+async function restore(args: RestoreArgs): Promise<number> {
     const cfg = parseConfig(args.stack, readStackConfig(path.resolve(__dirname, ".."), args.stack));
     const n = args.list ? undefined : findInstance(cfg, args.instance!);
     let dataHost: DataHost | undefined;
@@ -241,10 +266,4 @@ export async function main(argv: string[]): Promise<number> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-        if (e instanceof RestoreError || isConfigError(e)) console.error((e as Error).message);
-        else console.error(e);
-        process.exit(1);
-    });
-}
+if (require.main === module) runCli(spec, process.argv.slice(2), run);

@@ -4,8 +4,10 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import Ajv, { ErrorObject, ValidateFunction } from "ajv";
-import standaloneCode from "ajv/dist/standalone";
+// ajv itself is loaded only where a validator is compiled (the precompiled ones need none of it):
+// the offline plan validates three stacks without loading its 64 modules.
+import type Ajv from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { didYouMean } from "./errors";
 import { PROJECT } from "./types";
 
@@ -107,7 +109,8 @@ let ajvCache: Ajv | undefined;
 /** An ajv with the schema; `source` keeps the generated code (for standaloneCode). */
 export function schemaAjv(source = false): Ajv {
     if (ajvCache && !source) return ajvCache;
-    const a = new Ajv({ allErrors: true, verbose: true, strictTypes: false, logger: false, code: { source } });
+    const { default: AjvClass } = require("ajv") as typeof import("ajv");
+    const a = new AjvClass({ allErrors: true, verbose: true, strictTypes: false, logger: false, code: { source } });
     for (const k of ANNOTATIONS) a.addKeyword({ keyword: k });
     a.addSchema(configSchema(), ID);
     if (!source) ajvCache = a;
@@ -117,6 +120,7 @@ export function schemaAjv(source = false): Ajv {
 /** The precompiled validators' module text (ajv standalone code). */
 export function precompiledSource(): string {
     const a = schemaAjv(true);
+    const { default: standaloneCode } = require("ajv/dist/standalone") as typeof import("ajv/dist/standalone");
     const refs = Object.fromEntries(Object.entries(PRECOMPILED).map(([name, pointer]) => [name, `${ID}#${pointer}`]));
     return `// Generated from homelab-config.schema.json by npm run config:docs (ajv standalone code): do not edit.\n` +
         `${standaloneCode(a, refs)}\nexports.schemaHash = ${JSON.stringify(schemaHash())};\n`;

@@ -5,7 +5,7 @@
 // their credentials through these checks), and stops if it is prod's. LAB_I_MEAN_PROD=true
 // (per invocation) turns the stop into a warning.
 import * as pulumi from "@pulumi/pulumi";
-import { Client } from "pg";
+import type * as Pg from "pg";
 import { ProdIdentity } from "../config";
 import { ESCAPE_HATCH, escapeHatchSet } from "./index";
 
@@ -62,6 +62,8 @@ async function readVaultClusterId(address: string): Promise<string> {
 
 /** pg_control_system().system_identifier (PostgreSQL 9.6+), as the admin. */
 async function readPostgresSystemIdentifier(t: PostgresTarget): Promise<string> {
+    // loaded here, not with the module: the offline plan loads this module and never reads Postgres
+    const { Client } = require("pg") as typeof Pg;
     const client = new Client({
         host: t.host, port: t.port, user: t.user, password: t.password, database: t.database ?? "postgres",
         connectionTimeoutMillis: READ_TIMEOUT_MS, query_timeout: READ_TIMEOUT_MS,

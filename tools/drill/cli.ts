@@ -3,6 +3,7 @@
 // failed (its record says where and what state the sandbox is in); 2: it may not or cannot run
 // (prod, a drill the stack does not have, no outputs).
 import * as path from "path";
+import { CommandSpec, flag, ParsedArgs, runCommand, stringOption, UsageError } from "../cli";
 import { isConfigError, parseConfig } from "../../components/config";
 import { readStackConfig, StackFileError } from "../../components/stack-config";
 import { CannotRun, readOutputsFile, readOutputsFromPulumi, StackOutputs } from "../verify/outputs";
@@ -11,12 +12,20 @@ import { appendRecord, formatReport, gitState } from "./evidence";
 import { CliLab, Lab } from "./lab";
 import { DrillRefused, refuseProd, refuseStack, runDrill } from "./run";
 
-export const USAGE = [
-    "usage: npm run drill -- <stack> <drill> [--outputs <file>]",
-    "       npm run drill -- [<stack>] --list",
-    "       npm run drill -- --report",
-    `drills: ${DRILLS.map((d) => d.name).join(", ")}`,
-].join("\n");
+export const spec: CommandSpec = {
+    name: "drill",
+    summary: "a failure drill on a sandbox (never prod), recorded as evidence for the gate",
+    usage: "<stack> <drill> [--outputs <file>]\n[<stack>] --list\n--report",
+    options: {
+        outputs: { type: "string", valueName: "file", description: "the stack's outputs from this file instead of the Pulumi CLI" },
+        list: { type: "boolean", description: "list the drills (of a stack)" },
+        report: { type: "boolean", description: "the evidence so far, per stack and drill" },
+    },
+    positionals: { min: 0, max: 2 },
+    outcomes: { 0: "the drill passed, or the listing or report printed", 1: "the drill failed (its record says where and what state the sandbox is in)", 2: "usage error, or it may not or cannot run (prod, a drill the stack lacks, no outputs)" },
+    exits: { 130: "interrupted twice (Ctrl-C): left at once, the sandbox as it is (the first Ctrl-C runs the safe recovery)" },
+    epilog: () => `drills:\n${formatList().replace(/^/gm, "  ")}`,
+};
 
 export interface DrillCliOptions {
     projectDir: string;
@@ -35,31 +44,22 @@ export function formatList(stack?: string): string {
     return rows.map((d) => `${d.name.padEnd(w)}  [${d.stacks.join(", ")}]  ${d.proves} (docs/runbooks/${d.runbook})`).join("\n");
 }
 
-export async function drillMain(argv: string[], o: DrillCliOptions): Promise<number> {
+/** The drill command over given options (tests): usage and help through o.out and o.err. */
+export function drillMain(argv: string[], o: DrillCliOptions): Promise<number> {
+    const lines = (f: (l: string) => void) => (t: string) => t.replace(/\n$/, "").split("\n").forEach((l) => f(l));
     const out = o.out ?? ((l: string) => process.stdout.write(`${l}\n`));
     const err = o.err ?? ((l: string) => process.stderr.write(`${l}\n`));
-    const positional: string[] = [];
-    let list = false;
-    let report = false;
-    let outputsFile: string | undefined;
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--list") list = true;
-        else if (a === "--report") report = true;
-        else if (a === "--outputs") {
-            outputsFile = argv[++i];
-            if (!outputsFile) {
-                err(USAGE);
-                return 2;
-            }
-        } else if (a === "-h" || a === "--help") {
-            out(USAGE);
-            return 0;
-        } else if (a.startsWith("-")) {
-            err(`drill: unknown option ${a}\n${USAGE}`);
-            return 2;
-        } else positional.push(a);
-    }
+    return runCommand(spec, argv, (a) => drill(a, o), { out: lines(out), err: lines(err) });
+}
+
+/** Exit 0: the drill passed (or the listing/report printed); 1: it failed; 2: it may not or cannot run. */
+export async function drill(a: ParsedArgs, o: DrillCliOptions): Promise<number> {
+    const out = o.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+    const err = o.err ?? ((l: string) => process.stderr.write(`${l}\n`));
+    const positional = a.positionals;
+    const list = flag(a, "list");
+    const report = flag(a, "report");
+    const outputsFile = stringOption(a, "outputs");
     try {
         // Prod first, before anything else is read: no flag, variable or file lifts this.
         if (positional[0] !== undefined) refuseProd(positional[0]);
@@ -68,14 +68,11 @@ export async function drillMain(argv: string[], o: DrillCliOptions): Promise<num
             return 0;
         }
         if (list) {
-            if (positional.length > 1) throw new DrillRefused(USAGE);
+            if (positional.length > 1) throw new UsageError("--list takes at most a stack");
             out(formatList(positional[0]));
             return 0;
         }
-        if (positional.length !== 2) {
-            err(USAGE);
-            return 2;
-        }
+        if (positional.length !== 2) throw new UsageError(positional.length === 0 ? "missing <stack> <drill> (or --list, --report)" : "missing <drill>");
         const [stack, name] = positional;
         const drill = findDrill(name);
         if (!drill) throw new DrillRefused(`no drill ${name}; the drills: ${DRILLS.map((d) => d.name).join(", ")}`);
