@@ -15,7 +15,7 @@ import { applyUpdates, planUpdates } from "../tools/discover/record";
 import { isLoopbackHost } from "../tools/discover/endpoints";
 import { keyscan, sshFingerprint } from "../tools/discover/ssh";
 import { redactValues } from "../tools/discover/run";
-import { DISCOVER_SPEC } from "../tools/discover";
+import { spec as DISCOVER_SPEC } from "../tools/discover";
 import { parseCommand } from "../tools/cli";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "discover-"));

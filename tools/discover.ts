@@ -3,11 +3,16 @@
 // from the environment only: VAULT_TOKEN, PGPASSWORD (PGUSER, default postgres), CLOUDFLARE_API_TOKEN.
 import { CommandSpec, ConfigurationError, flag, ParsedArgs, runCli, stringOption, UsageError } from "./cli";
 
-export const DISCOVER_SPEC: CommandSpec = {
+export const spec: CommandSpec = {
     name: "discover",
-    summary: "read, read-only, what prod must adopt; record it in facts/prod.json and the placeholders of Pulumi.prod.yaml",
+    summary: "read-only: what prod must adopt, read from the live lab into facts/prod.json",
     usage: "prod [--dry-run] [--yes] [--live] [--kubeconfig <file>] [--endpoints <file>] [--timeout <seconds>]",
     positionals: { min: 1, max: 1 },
+    outcomes: {
+        0: "recorded (or, with --dry-run, printed)",
+        1: "a service could not be read, a recorded value differs from the lab's, or the recording was not confirmed (nothing written)",
+        2: "usage or configuration error, or a non-loopback endpoint without --live (nothing contacted)",
+    },
     options: {
         "dry-run": { type: "boolean", description: "print what would be recorded; write nothing" },
         yes: { type: "boolean", description: "record without asking (after comparing the printed fingerprints)" },
@@ -21,7 +26,7 @@ export const DISCOVER_SPEC: CommandSpec = {
 };
 
 /** main of the CLI (tests call it through runCommand). */
-export async function discoverMain(args: ParsedArgs): Promise<number> {
+export async function run(args: ParsedArgs): Promise<number> {
     const t = stringOption(args, "timeout");
     const timeout = t === undefined ? undefined : Number(t);
     if (timeout !== undefined && !(timeout >= 1 && timeout <= 300)) throw new UsageError(`--timeout ${t}: seconds, 1-300`);
@@ -38,4 +43,4 @@ export async function discoverMain(args: ParsedArgs): Promise<number> {
     return r.exitCode;
 }
 
-if (require.main === module) runCli(DISCOVER_SPEC, process.argv.slice(2), discoverMain);
+if (require.main === module) runCli(spec, process.argv.slice(2), run);
