@@ -3,6 +3,7 @@
 // is registered, naming the key, the stack and what was expected.
 import * as pulumi from "@pulumi/pulumi";
 import { instanceNames, NamingError, PROD_ENV } from "./naming";
+import { MIGRATIONS, migrationProblems } from "./migrations";
 
 export const PROJECT = "homelab";
 export const PROD_STACK = "prod";
@@ -263,6 +264,8 @@ export interface LabConfig {
     identity?: ProdIdentity;
     /** Prod: Argo CD's credentials for the existing Gitea (sandboxes get a bootstrap token). */
     repoCreds?: RepoCredsSpec;
+    /** The migrations switched on (components/migrations.ts): prod's `homelab:migrations`, every one on a sandbox. */
+    migrations: string[];
 }
 
 /** A configuration mistake: printed without a stack trace by Pulumi (RunError) and by the plan. */
@@ -313,6 +316,7 @@ const KEYS: Record<string, "project" | "stack"> = {
     identity: "stack",
     giteaRepoUser: "stack",
     giteaRepoToken: "stack",
+    migrations: "stack",
 };
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -727,6 +731,7 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
         sshUser: mode === "multipass" ? "ubuntu" : "root",
         sshPublicKeyFile: "~/.ssh/id_ed25519.pub",
         placeholders: r.placeholders,
+        migrations: [...MIGRATIONS],
     };
 
     if (mode === "hosts") {
@@ -874,6 +879,13 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
             };
         }
     }
+    // Migrations (components/migrations.ts): prod lists those switched on; sandboxes run every one.
+    if (isProd) {
+        const list = present("migrations") ? r.array("migrations", values.migrations).map((m, i) => r.string(`migrations[${i}]`, m)) : [];
+        const problems = migrationProblems(list);
+        if (problems.length) r.fail("migrations", list, `a list of known migrations (${MIGRATIONS.join(", ")}), each once, with what it requires: ${problems.join("; ")} (docs/runbooks/migrations.md)`);
+        cfg.migrations = list;
+    } else forbid("migrations", "a sandbox always runs with every migration on");
     return cfg;
 }
 
