@@ -14,7 +14,8 @@ import { BACKUP_SCRIPT_NAMES, BACKUP_SCRIPTS_DIR } from "../components/backup/sc
 import { longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
 import { KubectlWorkloads, main as restoreMain, parseRestoreArgs } from "../tools/restore";
 import { instanceNames } from "../components/naming";
-import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
+import { byType, programPlanOf as planOf, ROOT, STACKS } from "./helpers/plan";
+// The program's definitions: prod with every migration on (programPlanOf); the baseline is test/adoption.test.ts.
 import { evaluatePolicies } from "../policy/evaluate";
 import { explain, fails, ok, Sandbox } from "./metal-harness";
 
