@@ -1,6 +1,7 @@
 // Prod adoption: what exists is imported with the id its provider expects, what holds state is kept
 // on delete, and nothing uses an ambient provider.
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -263,5 +264,29 @@ describe("the adoption baseline: no migration on, prod's plan registers what exi
         assert.throws(() => guardFactsSource(cfg, f, false), (e: Error) => /facts\/prod\.json is the stand-in/.test(e.message) && (e as any).isConfigError === true);
         assert.deepEqual(guardFactsSource(cfg, { ...f, source: "discover" }, false), []);
         assert.deepEqual(guardFactsSource(parseConfig("sandbox-k3d", readStackConfig(ROOT, "sandbox-k3d")), f, false), []);
+    });
+});
+
+describe("every SSH connection to a Pi is pinned", () => {
+    it("the data host's backup job (with the backups migration) trusts pi2's key from Pulumi.prod.yaml only", () => {
+        // connection inputs are secret in the printed plan: read them from the plan runner's revealed view
+        const script = [
+            "const { runPlan } = require('./tools/plan-runner');",
+            "const { readStackConfig } = require('./components/stack-config');",
+            "const config = readStackConfig(process.cwd(), 'prod');",
+            "config['homelab:migrations'] = JSON.stringify(['database-contract', 'helm-releases', 'argocd', 'backups']);",
+            "runPlan({ stack: 'prod', config }).then((r) => {",
+            "  const out = r.revealed.filter((x) => x.type === 'command:remote:Command').map((x) => [x.name, x.inputs.connection]);",
+            "  process.stdout.write(JSON.stringify(out)); process.exit(0);",
+            "}, (e) => { console.error(e); process.exit(1); });",
+        ].join("\n");
+        const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "tools", "register.js"), "-e", script], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        const connections = new Map<string, any>(JSON.parse(r.stdout));
+        const cfg = prodCfg();
+        const keyOf = Object.fromEntries(cfg.hosts!.map((h) => [h.address, h.hostKey]));
+        assert.ok(connections.has("data-backup-install"));
+        for (const [name, c] of connections) assert.equal(c.hostKey, keyOf[c.host], `${name} trusts ${c.host}'s pinned key`);
+        assert.equal(connections.get("data-backup-install").host, cfg.hosts!.find((h) => h.name === cfg.dataHost)!.address);
     });
 });
