@@ -11,7 +11,7 @@ import { readStackConfig } from "../components/stack-config";
 import { guardStack } from "../components/guard";
 import { spawnSync } from "child_process";
 import { BACKUP_SCRIPT_NAMES, BACKUP_SCRIPTS_DIR } from "../components/backup/scripts";
-import { longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError } from "../components/backup/restore";
+import { longhornListing, formatListing, globalsFor, idTime, parseDatabaseAcl, databaseSetupSql, restoreDatabaseName, RestoreError, SshRunner } from "../components/backup/restore";
 import { KubectlWorkloads, main as restoreMain, parseRestoreArgs } from "../tools/restore";
 import { instanceNames } from "../components/naming";
 import { byType, programPlanOf as planOf, ROOT, STACKS } from "./helpers/plan";
@@ -225,6 +225,29 @@ describe("npm run restore: arguments", () => {
         }
         assert.match(lines.join("\n"), /PROD: this replaces the live database erp of instance erp/);
         assert.match(lines.join("\n"), /Nothing done\. Run again with --yes-replace-prod/);
+    });
+    it("prod's --list stops before it connects while pi2's host key is a REPLACE-ME placeholder", async () => {
+        await assert.rejects(restoreMain(["prod", "--list"]), /hostKey of pi2 is still a REPLACE-ME placeholder.*before restore connects/);
+    });
+    it("opens SSH trusting only the host key of the stack file (a fake ssh on PATH: nothing connects)", async () => {
+        const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "fake-ssh-"));
+        const log = path.join(dir, "args");
+        fs.writeFileSync(path.join(dir, "ssh"), `#!/bin/bash\nprintf '%s\\n' "$@" > ${JSON.stringify(log)}\nfor a in "$@"; do case "$a" in UserKnownHostsFile=*) cat "\${a#UserKnownHostsFile=}" >> ${JSON.stringify(log)};; esac; done\necho ok\n`, { mode: 0o755 });
+        const path0 = process.env.PATH;
+        process.env.PATH = `${dir}:${path0}`;
+        try {
+            const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAC pi2";
+            assert.equal((await new SshRunner("pi@127.0.0.2", true, 10_000, key).run("true")).trim(), "ok");
+            const args = fs.readFileSync(log, "utf8");
+            assert.match(args, /StrictHostKeyChecking=yes/);
+            assert.match(args, /GlobalKnownHostsFile=\/dev\/null/);
+            assert.match(args, /^127\.0\.0\.2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAC$/m, "known_hosts holds the pinned key only");
+            const file = /UserKnownHostsFile=(\S+)/.exec(args)![1];
+            assert.equal(fs.existsSync(file), false, "the known_hosts file is removed after the run");
+        } finally {
+            process.env.PATH = path0;
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
     it("refuses an instance the stack does not have", async () => {
         await assert.rejects(restoreMain(["sandbox-vms", "nope"]), /stack sandbox-vms has no instance nope \(it has: webapp, erp/);

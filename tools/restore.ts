@@ -78,13 +78,19 @@ function dataHostOf(cfg: LabConfig): DataHost {
         const dir = path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), ".config"), "homelab", cfg.stack, "backup");
         return new DataHost(new LocalRunner(), { pgContainer: `k3d-${cfg.k3d!.clusterName}-postgres`, target, envFile: path.join(dir, "target.env") });
     }
-    let address = cfg.hosts?.find((h) => h.name === cfg.dataHost)?.address;
+    const host = cfg.hosts?.find((h) => h.name === cfg.dataHost);
+    // A Pi's key comes from the stack file; a placeholder is refused like in a real run of prod.
+    if (host && cfg.placeholders.some((p) => p.value === host.hostKey)) {
+        throw new RestoreError(`stack ${cfg.stack}: homelab:hosts hostKey of ${host.name} is still a REPLACE-ME placeholder in Pulumi.${cfg.stack}.yaml; `
+            + `record the real key (ssh-keyscan, checked on the console) before restore connects to it`);
+    }
+    let address = host?.address;
     if (!address) {
         const nodes = JSON.parse(stackOutput(cfg.stack, "nodes") || "[]") as { name: string; address: string }[];
         address = nodes.find((n) => n.name === cfg.dataHost)?.address;
         if (!address) throw new RestoreError(`stack ${cfg.stack}: the data host ${cfg.dataHost} is not among its nodes output`);
     }
-    const runner: Runner = new SshRunner(`${cfg.sshUser}@${address}`, cfg.sshUser !== "root");
+    const runner: Runner = new SshRunner(`${cfg.sshUser}@${address}`, cfg.sshUser !== "root", undefined, host?.hostKey);
     return new DataHost(runner, { pgContainer: "postgres", composeProject: DATA_COMPOSE_PROJECT, target, envFile: "/etc/homelab-backup/target.env" });
 }
 

@@ -11,6 +11,9 @@
 // scaled to zero, the live database renamed aside (kept, never dropped) and the restored one
 // renamed in; finally the workloads and the sync come back, also when something failed.
 import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
 export const KINDS = ["postgres", "gitea"] as const;
 export type Kind = (typeof KINDS)[number];
@@ -90,15 +93,36 @@ export class LocalRunner implements Runner {
     }
 }
 
-/** Runs scripts on a host over SSH as root (`sudo -n bash -c`), like the program's remote commands. */
+/**
+ * Runs scripts on a host over SSH as root (`sudo -n bash -c`), like the program's remote commands.
+ * With a host key (the stack's `homelab:hosts[].hostKey`), ssh trusts that key only: a known_hosts
+ * file of its own holding just it, StrictHostKeyChecking=yes, the operator's files unused (as the
+ * program's commands do with connection.hostKey).
+ */
 export class SshRunner implements Runner {
     readonly where: string;
-    constructor(private readonly destination: string, private readonly sudo: boolean, private readonly timeoutMs = 30 * 60_000) {
+    constructor(private readonly destination: string, private readonly sudo: boolean, private readonly timeoutMs = 30 * 60_000,
+        private readonly hostKey?: string) {
         this.where = destination;
     }
-    run(script: string, input?: string | Buffer): Promise<string> {
+    /** The ssh options that pin the host key, and the folder holding its known_hosts (removed after the run). */
+    private pin(): { options: string[]; dir?: string } {
+        if (!this.hostKey) return { options: [] };
+        const [type, key] = this.hostKey.trim().split(/\s+/);
+        const host = this.destination.slice(this.destination.lastIndexOf("@") + 1);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-ssh-"));
+        const file = path.join(dir, "known_hosts");
+        fs.writeFileSync(file, `${host} ${type} ${key}\n`, { mode: 0o600 });
+        return { options: ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${file}`, "-o", "GlobalKnownHostsFile=/dev/null"], dir };
+    }
+    async run(script: string, input?: string | Buffer): Promise<string> {
         const remote = `${this.sudo ? "sudo -n " : ""}bash -c ${q(`set -euo pipefail\n${script}`)}`;
-        return runProcess("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", this.destination, remote], process.env, input, this.timeoutMs, this.where);
+        const pin = this.pin();
+        try {
+            return await runProcess("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", ...pin.options, this.destination, remote], process.env, input, this.timeoutMs, this.where);
+        } finally {
+            if (pin.dir) fs.rmSync(pin.dir, { recursive: true, force: true });
+        }
     }
 }
 
