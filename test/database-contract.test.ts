@@ -10,7 +10,8 @@ import { instanceNames, InstanceNames, shared } from "../components/naming";
 import { SHARED_DATABASES } from "../components/platform/postgres-access";
 import { PlanDocument } from "../tools/plan-types";
 import { AppliedPlan, applyPlan, Credential, quoteIdent, resetServer } from "./helpers/pg-applier";
-import { planOf, projectApps } from "./helpers/plan";
+import { programPlanOf as planOf, projectApps } from "./helpers/plan";
+// The contract as the program makes it: prod with every migration on (programPlanOf); the baseline registers no grant.
 import { PostgresServer, SUPERUSER, usePostgres } from "./helpers/postgres-server";
 
 /** What a login attempt as a credential gives: the connected client, or PostgreSQL's refusal. */
