@@ -1,5 +1,5 @@
 module.exports = {
-  require: ["./tools/register.js", "./test/helpers/postgres-server.ts"],
+  require: ["./tools/register.js", "./test/helpers/postgres-server.ts", "./test/helpers/openbao.ts"],
   spec: ["test/**/*.test.ts"],
   extension: ["ts"],
   timeout: 120000,

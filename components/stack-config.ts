@@ -4,7 +4,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { PROJECT } from "./config";
+import { didYouMean } from "./config/errors";
+import { stackFileKeys, unknownTopLevelKeys } from "./config/schema";
+import { ConfigSources, PROJECT_FILE, recordSources } from "./config/sources";
+import { PROJECT } from "./config/types";
 
 /** What a `secure:` value becomes where it cannot be decrypted. */
 export const SECURE_PLACEHOLDER = "[secret]";
@@ -57,9 +60,17 @@ export function readProjectDefaults(projectDir: string): Record<string, string> 
     return out;
 }
 
-/** The stack file's `config:` map, full keys to strings. */
+/** The stack file's `config:` map, full keys to strings. A top-level key Pulumi does not read is an error. */
 export function readStackFile(file: string): Record<string, string> {
     const doc = readYaml(file);
+    const unknown = unknownTopLevelKeys(doc);
+    if (unknown.length > 0) {
+        // A misspelt `config:` would otherwise leave the stack with no configuration at all. The keys
+        // Pulumi reads: pulumi/pulumi sdk/go/common/workspace/project.go, struct ProjectStack
+        // (secretsprovider, encryptedkey, encryptionsalt, config, environment): the schema's root.
+        throw new StackFileError(`${file}: top-level key ${unknown.join(", ")} is not one Pulumi reads in a stack file ` +
+            `(${stackFileKeys().join(", ")}); the keys under it are not read`);
+    }
     const out: Record<string, string> = {};
     for (const [key, value] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
         out[fullKey(key)] = asConfigString(value);
@@ -80,7 +91,14 @@ export function readStackConfig(projectDir: string, stack: string, stackFile?: s
     const file = stackFile ?? path.join(projectDir, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
         const known = listStacks(projectDir);
-        throw new StackFileError(`no stack file ${file} (stacks here: ${known.join(", ") || "none"})`);
+        throw new StackFileError(`no stack file ${file} (stacks here: ${known.join(", ") || "none"})${didYouMean(stack, known)}`);
     }
-    return { ...readProjectDefaults(projectDir), ...readStackFile(file) };
+    const defaults = readProjectDefaults(projectDir);
+    const own = readStackFile(file);
+    // Which file holds each key: a mistake is reported against it.
+    const shownFile = path.dirname(path.resolve(file)) === path.resolve(projectDir) ? path.basename(file) : file;
+    const sources: ConfigSources = {};
+    for (const k of Object.keys(defaults)) sources[k] = PROJECT_FILE;
+    for (const k of Object.keys(own)) sources[k] = shownFile;
+    return recordSources({ ...defaults, ...own }, sources);
 }

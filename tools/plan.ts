@@ -2,7 +2,7 @@
 // npm run plan:update -- <stack>
 import * as fs from "fs";
 import * as path from "path";
-import { isConfigError, parseConfig } from "../components/config";
+import { isConfigError, parseConfig, PROD_STACK } from "../components/config";
 import { describeParity, Facts, factsOf, parityDifferences } from "../components/parity";
 import { listStacks, readStackConfig, StackFileError } from "../components/stack-config";
 import { PlanRun, PROJECT_DIR, runPlan } from "./plan-runner";
@@ -81,18 +81,31 @@ function evaluate({ plan, revealed }: PlanRun, config: Record<string, string>): 
     return { ...plan, violations };
 }
 
-/** One line on parity: this stack's effective versions and catalogue against the other stacks'. */
-function parityLine(stack: string, config: Record<string, string>): string {
+/**
+ * Parity: this stack's effective versions and catalogue against the other stacks' (a line), and
+ * whether this stack, a sandbox, drifts from prod beyond the declared exceptions (components/parity.ts).
+ * The PRD's parity manifest: same k3s, charts, app list, three nodes; drift = fail.
+ */
+function parity(stack: string, config: Record<string, string>): { line: string; drift?: string } {
     const stacks = [...new Set([...listStacks(PROJECT_DIR), stack])].sort();
     const facts: Record<string, Facts> = {};
     for (const s of stacks) {
         try {
             facts[s] = factsOf(parseConfig(s, s === stack ? config : readStackConfig(PROJECT_DIR, s)));
         } catch (e) {
-            return `parity: not checked, stack ${s} does not load: ${(e as Error).message}`;
+            return { line: `parity: not checked, stack ${s} does not load: ${(e as Error).message}` };
         }
     }
-    return describeParity(parityDifferences(facts), stacks);
+    const line = describeParity(parityDifferences(facts), stacks);
+    if (stack === PROD_STACK || !facts[PROD_STACK]) return { line };
+    const drift = parityDifferences({ [PROD_STACK]: facts[PROD_STACK], [stack]: facts[stack] });
+    if (drift.length === 0) return { line };
+    return {
+        line,
+        drift: `parity: stack ${stack} drifts from prod without a declared exception, which fails the plan:\n` +
+            drift.map((d) => `  ${d.fact}: prod=${d.values[PROD_STACK]}, ${stack}=${d.values[stack]}`).join("\n") +
+            "\n  (make it run what prod runs, or declare the difference with its reason in components/parity.ts)",
+    };
 }
 
 async function main(): Promise<number> {
@@ -105,6 +118,8 @@ async function main(): Promise<number> {
     }
     const started = Date.now();
     const config = readStackConfig(PROJECT_DIR, args.stack, args.configFile);
+    // Validated here first, where it is known which file holds each key (the program validates again).
+    parseConfig(args.stack, config);
     const plan = evaluate(await runPlan({ stack: args.stack, config }), config);
     const text = stringifyPlan(plan);
     const mandatory = plan.violations.filter((v) => v.enforcement === "mandatory").length;
@@ -130,9 +145,11 @@ async function main(): Promise<number> {
         process.stdout.write(`the ${args.stack} plan matches its golden file (${plan.resources.length} resources)\n`);
         return mandatory ? 1 : 0;
     }
+    const { line, drift } = parity(args.stack, config);
     if (args.json) process.stdout.write(text);
-    else process.stdout.write(`${renderTree(plan, Date.now() - started)}${parityLine(args.stack, config)}\n`);
-    return mandatory ? 1 : 0;
+    else process.stdout.write(`${renderTree(plan, Date.now() - started)}${line}\n`);
+    if (drift) process.stderr.write(`${drift}\n`);
+    return mandatory || drift ? 1 : 0;
 }
 
 /** Exits once stdout is flushed: a large plan written to a pipe must not be cut short. */

@@ -63,7 +63,7 @@ export interface K3sHostsArgs {
     /** The data host's compose project, where it is not the program's own. */
     composeProject?: string;
     /**
-     * The version a host at another k3s version may be upgraded to (config.ts decides: prod only
+     * The version a host at another k3s version may be upgraded to (components/config/ decides: prod only
      * with homelab:k3sUpgradeTo, a sandbox always); it must be k3sVersion. Absent: such a host is
      * refused, untouched. Present: the commands carry K3S_UPGRADE (so the preview shows an
      * update), the agents run one at a time after the server, each with the admin kubeconfig on

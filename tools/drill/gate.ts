@@ -44,7 +44,7 @@ export const CHANGE_CLASSES: ChangeClass[] = [
     // Pulumi.prod.yaml that only switches migrations needs their drills instead: MIGRATION_DRILLS.)
     {
         name: "everything",
-        paths: ["Pulumi.yaml", "Pulumi.prod.yaml", "index.ts", "components/config.ts", "components/platform/index.ts", "components/platform/releases.ts",
+        paths: ["Pulumi.yaml", "Pulumi.prod.yaml", "index.ts", "components/config/", "components/platform/index.ts", "components/platform/releases.ts",
             "components/migrations.ts", "components/baseline.ts", "components/facts.ts", "facts/", "package.json", "package-lock.json"],
         drills: [...DRILL_NAMES],
     },
