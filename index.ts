@@ -17,6 +17,8 @@ import { ArgoCdRepoCreds, GiteaBootstrap } from "./components/platform/gitea";
 import { readSeedSource, seedPath } from "./components/platform/seed-source";
 import { ingressUrl as traefikUrl } from "./components/platform/ingress";
 import { appliedCommit as commitOf } from "./components/applied-commit";
+import { Baseline, guardFactsSource, loadProdFacts } from "./components/baseline";
+import { migrationOn } from "./components/migrations";
 
 const cfg = loadConfig();
 // Before anything is registered: a sandbox that names prod stops here (LAB_I_MEAN_PROD=true, per
@@ -24,6 +26,13 @@ const cfg = loadConfig();
 for (const warning of guardStack(cfg.stack, pulumi.runtime.allConfig())) pulumi.log.warn(warning);
 // Prod with a placeholder left stops here (the offline plan only warns).
 for (const warning of guardPlaceholders(cfg)) pulumi.log.warn(warning);
+// Prod's facts (facts/prod.json): what exists, as discovered; the seeds' stand-in stops a real run.
+const projectDir = findProjectDir(__dirname);
+const facts = loadProdFacts(cfg, projectDir);
+for (const warning of guardFactsSource(cfg, facts)) pulumi.log.warn(warning);
+const baseline = facts && new Baseline(facts, cfg.stack);
+// Every change to prod is a migration the operator switches on (sandboxes: all of them).
+const on = (m: Parameters<typeof migrationOn>[1]) => migrationOn(cfg, m);
 
 // Default providers are disabled (Pulumi.yaml): commands and generated secrets go through these
 // explicit ones, inherited by the components' children; the other providers are built inside the layers.
@@ -35,22 +44,22 @@ const builtMetal = new Metal("metal", { config: cfg }, { providers: [commands] }
 const prodIdentity = cfg.isProd ? undefined : loadFingerprint().identity;
 const identityGuard = prodIdentity ? liveIdentityGuard(cfg.stack, prodIdentity) : undefined;
 const metal = identityGuard ? guardedMetal(builtMetal, identityGuard) : builtMetal;
-const backups = cfg.backup ? new Backups("backups", { config: cfg, backup: cfg.backup }) : undefined;
+// Backups (on prod, with the backups migration: the HMAC key, its IAM binding, the job on pi2).
+const backups = cfg.backup && on("backups") ? new Backups("backups", { config: cfg, backup: cfg.backup }) : undefined;
 // Every stack backs up to a target of its own: prod's bucket, or the sandbox's own MinIO.
-const dataBackup = new DataHostBackup("data-backup", {
+const dataBackup = on("backups") ? new DataHostBackup("data-backup", {
     config: cfg,
     dataHost: metal.dataHost,
     target: backups?.target ?? sandboxTarget(cfg, metal.dataHost),
-}, { providers: [commands] });
+}, { providers: [commands] }) : undefined;
 const platform = new Platform("platform", {
-    config: cfg, metal, backupTarget: dataBackup.target,
+    config: cfg, metal, backupTarget: dataBackup?.target, baseline,
     guardVault: identityGuard && ((address, token, ready) => guardedVaultAddress(identityGuard, address, token, ready)),
 }, { providers: [commands, randoms] });
 const edge = cfg.isProd ? new Edge("edge", { config: cfg }) : undefined;
 appInstances(cfg, platform.backends, edge?.dns);
 
 // Gitea: a sandbox's is bootstrapped and seeded from the operator's clones; prod's exists.
-const projectDir = findProjectDir(__dirname);
 const gitea = cfg.isProd ? undefined : new GiteaBootstrap("gitea", {
     stack: cfg.stack,
     org: cfg.giteaOrg,
@@ -58,12 +67,14 @@ const gitea = cfg.isProd ? undefined : new GiteaBootstrap("gitea", {
     gitea: metal.gitea,
     seeds: cfg.apps.map((a) => readSeedSource(a.name, seedPath(cfg.seed, a.name, projectDir))),
 }, { providers: [commands] });
-new ArgoCdRepoCreds("argocd-repo-creds", {
-    giteaClusterUrl: metal.gitea.clusterUrl,
-    org: cfg.giteaOrg,
-    username: gitea ? gitea.adminUser : cfg.repoCreds!.username,
-    password: gitea ? gitea.token : cfg.repoCreds!.password,
-}, { provider: platform.kubernetesProvider, dependsOn: platform.backends.argoCdReady ?? [] });
+if (platform.backends.argoCdReady) {
+    new ArgoCdRepoCreds("argocd-repo-creds", {
+        giteaClusterUrl: metal.gitea.clusterUrl,
+        org: cfg.giteaOrg,
+        username: gitea ? gitea.adminUser : cfg.repoCreds!.username,
+        password: gitea ? gitea.token : cfg.repoCreds!.password,
+    }, { provider: platform.kubernetesProvider, dependsOn: platform.backends.argoCdReady });
+}
 
 // What the operator needs after `up` (`pulumi stack output [--show-secrets]`).
 export const kubeconfig = pulumi.secret(metal.kubeconfig);
@@ -78,7 +89,7 @@ export const giteaUrl = metal.gitea.url;
 export const argoCdUrl = platform.argoCdUrl;
 /** Where each kind is backed up, how often, and when its newest backup counts as stale; the live
  * age of the newest backup per kind: `npm run restore -- <stack> --list`. */
-export const backupFreshness = freshnessPolicy(cfg, dataBackup.target, hasLonghorn(cfg));
+export const backupFreshness = freshnessPolicy(cfg, dataBackup?.target, hasLonghorn(cfg));
 /** Traefik (k3s's packaged ingress), where public apps' routes answer. */
 export const ingressUrl = traefikUrl(cfg, metal.nodes);
 export const giteaOrg = cfg.giteaOrg;

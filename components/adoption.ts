@@ -32,14 +32,15 @@ export const importIds = {
 
 /**
  * The options of a prod resource: `import` with its id when prod already has it, and
- * `retainOnDelete` when it holds state (removing it from the program or `destroy` only drops it
- * from the state; deliberate removal is a runbook). Sandboxes import and retain nothing.
+ * `retainOnDelete` when it is adopted or holds state: removing it from the program, or `destroy`,
+ * only drops it from the state (deliberate removal is a runbook); what Pulumi did not create,
+ * Pulumi never deletes. Sandboxes import and retain nothing.
  */
 export function adopt(cfg: Pick<LabConfig, "isProd">, opts: { exists: boolean; id: string; stateful: boolean }): pulumi.CustomResourceOptions {
     if (!cfg.isProd) return {};
     const out: pulumi.CustomResourceOptions = {};
     if (opts.exists) out.import = opts.id;
-    if (opts.stateful) out.retainOnDelete = true;
+    if (opts.exists || opts.stateful) out.retainOnDelete = true;
     return out;
 }
 

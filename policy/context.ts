@@ -6,10 +6,22 @@ import { LabConfig, parseCatalogue, parseConfig, PROD_STACK, Versions } from "..
 import { findProjectDir, Fingerprint, loadFingerprint } from "../components/fingerprint";
 import { readProjectDefaults, readStackConfig } from "../components/stack-config";
 import { InstanceNames, instanceNames } from "../components/naming";
+import { Migration, migrationOn } from "../components/migrations";
 
 export const APP_INSTANCE_TYPE = "lab:apps:AppInstance";
 
 let projectDirOverride: string | undefined;
+/** A stack's raw configuration given by the caller (the offline plan's --config-file), instead of its file. */
+let stackConfigOverride: { stack: string; raw: Record<string, string> } | undefined;
+
+/** Evaluates with this raw configuration for `stack` (undefined: the stack files again). Clears the caches. */
+export function useStackConfig(o: { stack: string; raw: Record<string, string> } | undefined): typeof stackConfigOverride {
+    const previous = stackConfigOverride;
+    stackConfigOverride = o;
+    configCache.clear();
+    catalogueCache.clear();
+    return previous;
+}
 
 /** The project directory: where Pulumi.yaml is, above the pack (or the one set by useProjectDir). */
 export function projectDir(): string {
@@ -63,12 +75,26 @@ export function manifest(): Versions {
 /** A stack's full configuration, when it has a stack file (undefined for a stack unknown here). */
 const configCache = new Map<string, LabConfig | undefined>();
 export function stackConfig(stack: string): LabConfig | undefined {
+    if (!configCache.has(stack) && stackConfigOverride?.stack === stack) {
+        configCache.set(stack, parseConfig(stack, stackConfigOverride.raw));
+    }
     if (!configCache.has(stack)) {
         const dir = projectDir();
         const file = `${dir}/Pulumi.${stack}.yaml`;
         configCache.set(stack, fs.existsSync(file) ? parseConfig(stack, readStackConfig(dir, stack)) : undefined);
     }
     return configCache.get(stack);
+}
+
+/**
+ * Whether a migration is on for a stack (components/migrations.ts): prod's `homelab:migrations`,
+ * always on elsewhere. Before a migration, prod's adopted resources are what prod has, and the
+ * policies that encode what the migration brings do not judge them.
+ */
+export function stackMigrationOn(stack: string | undefined, name: Migration): boolean {
+    if (!isProdStack(stack)) return true;
+    const cfg = stackConfig(stack!);
+    return cfg ? migrationOn(cfg, name) : true;
 }
 
 export interface Catalogue {

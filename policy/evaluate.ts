@@ -8,7 +8,7 @@
 import { Policies, Policy, PolicyProviderResource, PolicyResource, PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { PlanResource, Violation } from "../tools/plan-types";
-import { restack, useProjectDir } from "./context";
+import { restack, useProjectDir, useStackConfig } from "./context";
 import { buildPolicies } from "./policies";
 import { getPulumiType, isResourcePolicy, isStackPolicy, unknownCheckingProxy, UnknownValueError } from "./runtime";
 
@@ -21,6 +21,8 @@ export interface EvaluateOptions {
     policies?: Policies;
     /** Read the configuration (fingerprint, catalogue, manifest) of this project instead of the pack's own. */
     projectDir?: string;
+    /** A stack's raw configuration to judge with, instead of its stack file (the offline plan's --config-file). */
+    stackConfig?: { stack: string; raw: Record<string, string> };
 }
 
 /** The offline plan's stand-in for an unknown value, and the engine's sentinel for it. */
@@ -109,6 +111,14 @@ function normalize(r: PlanResource, stack?: string): PlanResource {
 
 /** Runs every policy over the plan's resources and returns the violations, sorted. */
 export function evaluatePolicies(resources: PlanResource[], opts: EvaluateOptions = {}): Violation[] {
+    if (opts.stackConfig !== undefined) {
+        const previous = useStackConfig(opts.stackConfig);
+        try {
+            return evaluatePolicies(resources, { ...opts, stackConfig: undefined });
+        } finally {
+            useStackConfig(previous);
+        }
+    }
     if (opts.projectDir === undefined) return evaluate(resources, opts);
     const previous = useProjectDir(opts.projectDir);
     try {

@@ -6,7 +6,7 @@
 // committed stack file (the fingerprint), on purpose. Mandatory in every stack.
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { instanceId, InstanceNames, instanceNames, publicHostname, PROD_ENV } from "../components/naming";
-import { APP_INSTANCE_TYPE, prodFingerprint } from "./context";
+import { APP_INSTANCE_TYPE, prodFingerprint, stackMigrationOn, stackOfUrn } from "./context";
 import { get, getString, getStrings, probe, UNKNOWN } from "./runtime";
 
 export const NAME = "join-key-names";
@@ -23,7 +23,7 @@ function unknownAt(props: Record<string, unknown>, path: string): boolean {
 }
 
 /** The name checks of one resource type, from its instance's names. */
-function checksFor(type: string, props: Record<string, unknown>, n: InstanceNames, zone: string | undefined): Check[] | undefined {
+function checksFor(type: string, props: Record<string, unknown>, n: InstanceNames, zone: string | undefined, contract = true): Check[] | undefined {
     const s = (...p: string[]) => getString(props, ...p);
     const l = (...p: string[]) => getStrings(props, ...p);
     switch (type) {
@@ -36,7 +36,8 @@ function checksFor(type: string, props: Record<string, unknown>, n: InstanceName
             ];
         case "postgresql:index/database:Database": {
             const checks: Check[] = [{ path: "name", actual: s("name"), expected: n.database }];
-            if (get(props, "owner") !== undefined) checks.push({ path: "owner", actual: s("owner"), expected: n.databaseOwnerRole });
+            // Before prod's database-contract migration, the owner is what prod has (facts/prod.json).
+            if (get(props, "owner") !== undefined && contract) checks.push({ path: "owner", actual: s("owner"), expected: n.databaseOwnerRole });
             return checks;
         }
         case "postgresql:index/role:Role": {
@@ -149,7 +150,7 @@ export const joinKeyNames: StackValidationPolicy = {
             if (r.type === "cloudflare:index/dnsRecord:DnsRecord" && n.env !== PROD_ENV) {
                 reportViolation(`${what}: only the prod env of an app is published; instance ${n.instance} is env ${n.env}.`, r.urn);
             }
-            const checks = checksFor(r.type, r.props, n, zone) ?? [];
+            const checks = checksFor(r.type, r.props, n, zone, stackMigrationOn(stackOfUrn(r.urn), "database-contract")) ?? [];
             for (const c of checks) {
                 if (mismatch(c) && !unknownAt(r.props, c.path)) {
                     const expected = Array.isArray(c.expected) ? JSON.stringify(c.expected) : `"${c.expected}"${c.each ? " (every item)" : ""}`;

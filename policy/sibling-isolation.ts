@@ -16,7 +16,7 @@
 // is caught: it also grants apps/data/erp-sandbox.
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { InstanceNames, shared } from "../components/naming";
-import { catalogue, ownership, stackOfUrn } from "./context";
+import { catalogue, ownership, stackMigrationOn, stackOfUrn } from "./context";
 import { get, getString, getStrings, stringLeaves } from "./runtime";
 
 export const NAME = "sibling-isolation";
@@ -139,7 +139,8 @@ export const siblingIsolation: ResourceValidationPolicy = {
         }
         // Vault connects as its shared, non-superuser login: any other login (the superuser, another
         // instance's role) could issue users that reach every instance.
-        if (args.type === "vault:database/secretBackendConnection:SecretBackendConnection") {
+        // (Before prod's database-contract migration, the connection is prod's as discovered.)
+        if (args.type === "vault:database/secretBackendConnection:SecretBackendConnection" && stackMigrationOn(stackOfUrn(args.urn), "database-contract")) {
             const user = getString(args.props, "postgresql", "username");
             if (user !== undefined && user !== shared.vaultPostgresRole) {
                 reportViolation(`${args.type} "${args.name}" of instance ${who}: Vault connects as "${user}"; it must connect as its own `

@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
 import * as naming from "../components/naming";
 import { PlanDocument, PlanResource } from "../tools/plan-types";
-import { byType, childrenOf, planOf, projectApps, runPlanCli } from "./helpers/plan";
+import { byType, childrenOf, programPlanOf as planOf, projectApps, runPlanCli } from "./helpers/plan";
+// The program's definitions: prod with every migration on (programPlanOf); the baseline is test/adoption.test.ts.
 
 const APP_TYPES = {
     namespace: "kubernetes:core/v1:Namespace",

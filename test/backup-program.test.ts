@@ -16,7 +16,8 @@ import { DataHost, LocalRunner, SshRunner, longhornListing, formatListing, globa
 import { dataHostOf, KubectlWorkloads, main as restoreMain, parseRestoreArgs, pinnedHostKey } from "../tools/restore";
 import { UsageError } from "../tools/cli";
 import { instanceNames } from "../components/naming";
-import { byType, planOf, ROOT, STACKS } from "./helpers/plan";
+import { byType, programPlanOf as planOf, ROOT, STACKS } from "./helpers/plan";
+// The program's definitions: prod with every migration on (programPlanOf); the baseline is test/adoption.test.ts.
 import { evaluatePolicies } from "../policy/evaluate";
 import { explain, fails, ok, Sandbox } from "./metal-harness";
 
@@ -226,6 +227,26 @@ describe("npm run restore: arguments", () => {
         }
         assert.match(lines.join("\n"), /PROD: this replaces the live database erp of instance erp/);
         assert.match(lines.join("\n"), /Nothing done\. Run again with --yes-replace-prod/);
+    });
+    it("opens SSH trusting only the host key of the stack file (a fake ssh on PATH: nothing connects)", async () => {
+        const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "fake-ssh-"));
+        const log = path.join(dir, "args");
+        fs.writeFileSync(path.join(dir, "ssh"), `#!/bin/bash\nprintf '%s\\n' "$@" > ${JSON.stringify(log)}\nfor a in "$@"; do case "$a" in UserKnownHostsFile=*) cat "\${a#UserKnownHostsFile=}" >> ${JSON.stringify(log)};; esac; done\necho ok\n`, { mode: 0o755 });
+        const path0 = process.env.PATH;
+        process.env.PATH = `${dir}:${path0}`;
+        try {
+            const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAC pi2";
+            assert.equal((await new SshRunner("pi", "127.0.0.2", key, true, 10_000).run("true")).trim(), "ok");
+            const args = fs.readFileSync(log, "utf8");
+            assert.match(args, /StrictHostKeyChecking=yes/);
+            assert.match(args, /GlobalKnownHostsFile=\/dev\/null/);
+            assert.match(args, /^127\.0\.0\.2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAC$/m, "known_hosts holds the pinned key only");
+            const file = /UserKnownHostsFile=(\S+)/.exec(args)![1];
+            assert.equal(fs.existsSync(file), false, "the known_hosts file is removed after the run");
+        } finally {
+            process.env.PATH = path0;
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
     it("refuses an instance the stack does not have", async () => {
         await assert.rejects(restoreMain(["sandbox-vms", "nope"]), /stack sandbox-vms has no instance nope \(it has: webapp, erp/);

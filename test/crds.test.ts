@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { loadCrds, validateObject } from "../tools/crd-schema";
-import { planOf, ROOT, STACKS } from "./helpers/plan";
+import { programPlanOf as planOf, ROOT, STACKS } from "./helpers/plan";
+// The program's objects: prod with every migration on (programPlanOf).
 
 const CRD_DIR = path.resolve(ROOT, "..", "shared", "crds");
 const CR_TYPE = /^kubernetes:(argoproj\.io|secrets\.hashicorp\.com|longhorn\.io)\/v[0-9a-z]+:/;

@@ -20,7 +20,8 @@ import { SHARED_DATABASES } from "../components/platform/postgres-access";
 import { PlanDocument } from "../tools/plan-types";
 import { useOpenBao } from "./helpers/openbao";
 import { AppliedPlan, applyPlan, Credential, quoteIdent, resetServer } from "./helpers/pg-applier";
-import { planOf, projectApps } from "./helpers/plan";
+import { programPlanOf as planOf, projectApps } from "./helpers/plan";
+// The contract as the program makes it: prod with every migration on (programPlanOf); the baseline registers no grant.
 import { PostgresServer, SUPERUSER, usePostgres } from "./helpers/postgres-server";
 import { TokenReviewApi } from "./helpers/token-review";
 import { applyVault, IssuedCredential, unapplyVault, VaultCredentials } from "./helpers/vault-applier";

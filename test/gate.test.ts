@@ -89,6 +89,24 @@ describe("gate: over a temporary git repository", () => {
         assert.equal(r.lines[r.lines.length - 1], "gate prod: PASS; next: pulumi preview -s prod --policy-pack ./policy");
     });
 
+    it("a migration switched on in Pulumi.prod.yaml needs that migration's drills, not every drill; any other change to the file needs all", async () => {
+        const prodFile = (migrations: string[], user = "pi") => `config:\n  homelab:sshUser: ${user}\n  homelab:migrations: ${JSON.stringify(migrations)}\n`;
+        write("Pulumi.prod.yaml", prodFile([]));
+        base = commit("prod file");
+        write("Pulumi.prod.yaml", prodFile(["database-contract"]));
+        const head = commit("switch on database-contract");
+        evidence(record("db-restore", head), record("vault-seal", head));
+        commit("evidence");
+        const r = await gate({ sandboxApplied: head });
+        assert.equal(r.exitCode, 0, r.lines.join("\n"));
+        assert.ok(r.lines.includes("migration database-contract switched on: needs db-restore, vault-seal"), r.lines.join("\n"));
+        write("Pulumi.prod.yaml", prodFile(["database-contract"], "ubuntu"));
+        const other = commit("another change to the prod file");
+        const all = await gate({ sandboxApplied: other });
+        assert.equal(all.exitCode, 1);
+        assert.equal(all.missing.length, DRILL_NAMES.length, all.lines.join("\n"));
+    });
+
     it("missing drill: a metal change with node-kill passed but not power-cut; exit 1 naming it and the command", async () => {
         write("components/metal/hosts.ts", "// v2\n");
         const head = commit("metal change");

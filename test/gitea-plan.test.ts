@@ -7,7 +7,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { byType, planOf, STACKS } from "./helpers/plan";
+import { byType, programPlanOf as planOf, STACKS } from "./helpers/plan";
+// The program's definitions: prod with every migration on (programPlanOf); the baseline is test/adoption.test.ts.
 import { ARGOCD_TOKEN_NAME, GITEA_ADMIN_USER, REPO_CREDS_SECRET, repoCredsData } from "../components/platform/gitea";
 import { giteaRepoUrl } from "../components/naming";
 import { parseConfig } from "../components/config";

@@ -13,7 +13,8 @@ import { giteaJwtSettings } from "../components/platform/vault-config";
 import { shared } from "../components/naming";
 import { loadCrds, validateObject } from "../tools/crd-schema";
 import { PlanDocument, PlanResource } from "../tools/plan-types";
-import { byType, planOf, projectApps, ROOT, STACKS } from "./helpers/plan";
+import { byType, programPlanOf as planOf, projectApps, ROOT, STACKS } from "./helpers/plan";
+// The program's definitions: prod with every migration on (programPlanOf); the baseline is test/adoption.test.ts.
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SHARED = path.resolve(ROOT, "..", "shared");
@@ -129,7 +130,9 @@ describe("where each stack's Vault lives", () => {
     });
 
     it("gives a Vault outside the cluster the API address, its CA and a reviewer bound to system:auth-delegator", () => {
-        const plan = planOf("prod", { "homelab:vaultInCluster": null });
+        // Vault's configuration made by the program (not adopted as discovered: existing.vault false)
+        const existing = { ...JSON.parse(readStackConfig(ROOT, "prod")["homelab:existing"]), vault: false };
+        const plan = planOf("prod", { "homelab:vaultInCluster": null, "homelab:existing": existing });
         const cfg = parseConfig("prod", readStackConfig(ROOT, "prod"));
         assert.equal((connection(plan).inputs.spec as any).address, cfg.vaultAddress, "VSO reaches it at its address");
         const c = authConfig(plan);

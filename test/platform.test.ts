@@ -4,7 +4,8 @@ import { Facts, factsOf, parityDifferences, PARITY_EXCEPTIONS } from "../compone
 import { shared } from "../components/naming";
 import { readStackConfig } from "../components/stack-config";
 import { PlanDocument, PlanResource } from "../tools/plan-types";
-import { byType, planOf, ROOT, runPlanCli, STACKS, writeStackFile } from "./helpers/plan";
+import { byType, programPlanOf as planOf, ROOT, runPlanCli, STACKS, writeStackFile } from "./helpers/plan";
+// The program's definitions: prod with every migration on (programPlanOf); the baseline is test/adoption.test.ts.
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const manifest = () => parseConfig("prod", readStackConfig(ROOT, "prod")).versions;

@@ -1,6 +1,8 @@
 // sibling-isolation: an in-cluster sibling (erp-sandbox beside erp) is granted nothing of another
 // instance; names are whole identifiers (erp is a prefix of erp-sandbox, not the same name).
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { instanceNames } from "../components/naming";
 import { evaluatePolicies } from "../policy/evaluate";
 import { vaultPathMatches, vaultPatternReaches, vaultPolicyPaths } from "../policy/sibling-isolation";
@@ -141,8 +143,17 @@ describe("policy sibling-isolation", () => {
             });
             assert.deepStrictEqual(reached([conn("erp")]), []);
             assert.deepStrictEqual(reached([conn("erp-sandbox")]), ["erp-sandbox"]);
-            const [v] = run([conn("erp", "postgres")]);
-            assert.match(v.message, /of instance erp: Vault connects as "postgres"; it must connect as its own login "vault_admin"/);
+            // Before prod's database-contract migration the connection is prod's, as discovered
+            // (facts/prod.json); with it, Vault must connect as its own login.
+            assert.deepStrictEqual(run([conn("erp", "postgres")]), []);
+            const prodFile = fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8");
+            const contractDir = tempProject({ stacks: { prod: prodFile.replace("homelab:migrations: []", "homelab:migrations: [database-contract]") } });
+            try {
+                const [v] = evaluatePolicies([conn("erp", "postgres")], { env: {}, projectDir: contractDir }).filter((x) => x.policy === "sibling-isolation");
+                assert.match(v.message, /of instance erp: Vault connects as "postgres"; it must connect as its own login "vault_admin"/);
+            } finally {
+                removeProject(contractDir);
+            }
         });
 
         it("a Kubernetes-auth role bound to another instance's namespace", () => {

@@ -1,5 +1,6 @@
 // The bench's judgement, apart from its measurements: times as multiples of a floor measured in the
 // same run, so that a target means the same on a fast laptop and on a slow CI machine.
+import { MIGRATIONS } from "../components/migrations";
 
 /** What the floor process does: start node with the project's TypeScript hook and load every SDK the program uses. */
 export const FLOOR_SCRIPT = [
@@ -47,7 +48,8 @@ export function verdicts(r: BenchResult): Verdict[] {
 
 /**
  * Prod's stack file with a synthetic catalogue of `instances` app instances (two envs per app):
- * new apps, so nothing of them is adopted (prod's own adoption list names its real apps).
+ * new apps, so nothing of them is adopted (prod's own adoption list names its real apps), with
+ * every migration on.
  */
 export function syntheticStackDoc(prodDoc: { config: Record<string, unknown> }, instances: number): { config: Record<string, unknown> } {
     const apps: Record<string, unknown> = {};
@@ -57,5 +59,7 @@ export function syntheticStackDoc(prodDoc: { config: Record<string, unknown> }, 
     delete existing.instances;
     delete existing.dnsRecords;
     config["homelab:existing"] = existing;
+    // new instances on prod are made with the database contract: every migration on (the program's full plan)
+    config["homelab:migrations"] = [...MIGRATIONS];
     return { ...prodDoc, config };
 }

@@ -70,10 +70,11 @@ function secretValues(printed: unknown, revealed: unknown, out: string[] = []): 
  * The policy pack judges the plain values (as under the real CLI, where a prod address inside a
  * secret kubeconfig must still be caught), but what it quotes of a secret is never printed.
  */
-function evaluate({ plan, revealed }: PlanRun): PlanDocument {
+function evaluate({ plan, revealed }: PlanRun, config: Record<string, string>): PlanDocument {
     const printed = new Map(plan.resources.map((r) => [r.urn, r]));
     const secretsOf = new Map(revealed.map((r) => [r.urn, secretValues(printed.get(r.urn)?.inputs, r.inputs).filter((v) => v.length >= 4)]));
-    const violations = evaluatePolicies(revealed).map((v) => {
+    // judged with the configuration the plan ran with (a --config-file's migrations too)
+    const violations = evaluatePolicies(revealed, { stackConfig: { stack: plan.stack, raw: config } }).map((v) => {
         const secrets = (v.urn && secretsOf.get(v.urn)) || [];
         if (secrets.length === 0) return v;
         const message = v.message.replace(/"([^"]*)"/g, (quoted, inner: string) => {
@@ -130,7 +131,7 @@ async function plan(args: Args): Promise<number> {
     const config = readStackConfig(PROJECT_DIR, args.stack, args.configFile);
     // Validated here first, where it is known which file holds each key (the program validates again).
     parseConfig(args.stack, config);
-    const plan = evaluate(await runPlan({ stack: args.stack, config }));
+    const plan = evaluate(await runPlan({ stack: args.stack, config }), config);
     const text = stringifyPlan(plan);
     const mandatory = plan.violations.filter((v) => v.enforcement === "mandatory").length;
 

@@ -97,7 +97,8 @@ export function dataHostOf(cfg: LabConfig, vmHostKey: (vm: string) => string = m
         const dir = path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), ".config"), "homelab", cfg.stack, "backup");
         return new DataHost(new LocalRunner(), { pgContainer: `k3d-${cfg.k3d!.clusterName}-postgres`, target, envFile: path.join(dir, "target.env"), jobEnvFile: path.join(dir, "job.env") });
     }
-    let address = cfg.hosts?.find((h) => h.name === cfg.dataHost)?.address;
+    const host = cfg.hosts?.find((h) => h.name === cfg.dataHost);
+    let address = host?.address;
     if (!address) {
         const nodes = JSON.parse(stackOutput(cfg.stack, "nodes") || "[]") as { name: string; address: string }[];
         address = nodes.find((n) => n.name === cfg.dataHost)?.address;

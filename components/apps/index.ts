@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../config";
 import { instanceId, PROD_ENV } from "../naming";
 import { instanceExists } from "../adoption";
+import { migrationOn } from "../migrations";
 import { AppBackends, AppInstance, PublicDns } from "./app-instance";
 
 export { AppInstance } from "./app-instance";
@@ -19,6 +20,7 @@ export function appInstances(cfg: LabConfig, backends: AppBackends, dns?: Public
                 exists: instanceExists(cfg, instanceId(app.name, env)),
                 // Only prod's instance of a public app is published, and only from the prod stack.
                 dns: app.public && env === PROD_ENV ? dns : undefined,
+                migrationOn: (m) => migrationOn(cfg, m),
             }, opts));
         }
     }

@@ -164,7 +164,8 @@ export class DataHostBackup extends pulumi.ComponentResource {
             const assignments = Object.keys(env).sort().map((k) => `${k}=${shellQuote(env[k])}`);
             const create = `${ssh.sudo ? "sudo -n " : ""}env ${assignments.join(" ")} BACKUP_SCRIPT=${shellQuote(backupScript)} bash -c ${shellQuote(installScript)} backup-install.sh`;
             this.install = new command.remote.Command(`${name}-install`, {
-                connection: { host: ssh.host, user: ssh.user },
+                // the data host's key from the stack (homelab:hosts[].hostKey): no other host is trusted
+                connection: { host: ssh.host, user: ssh.user, hostKey: ssh.hostKey },
                 triggers: [ssh.name, ssh.host, ...triggers],
                 create,
                 update: create,

@@ -18,6 +18,7 @@ import { ConfigSources, PROJECT_FILE, recordSources, sourcesOf, stackFileName } 
 import { checkStackRules } from "./stacks";
 import { AppSpec, LabConfig, Mode, PROD_STACK, PROJECT, Versions } from "./types";
 import { readVersions } from "./versions";
+import { MIGRATIONS, migrationProblems } from "../migrations";
 
 export * from "./types";
 export { ConfigError, isConfigError, PLACEHOLDER_MARK } from "./errors";
@@ -113,6 +114,7 @@ export function parseConfig(stack: string, raw: RawConfig, sources?: ConfigSourc
         sshUser: mode === "multipass" ? "ubuntu" : "root",
         sshPublicKeyFile: (values.sshPublicKeyFile as string | undefined) ?? configNode().properties["homelab:sshPublicKeyFile"].default,
         placeholders: r.placeholders,
+        migrations: [...MIGRATIONS],
     };
 
     if (mode === "hosts") cfg.hosts = readHosts(r, values.hosts);
@@ -132,6 +134,14 @@ export function parseConfig(stack: string, raw: RawConfig, sources?: ConfigSourc
         readRepoCreds(r, cfg, values);
     } else if (values.seed !== undefined) {
         cfg.seed = readSeed(r, values.seed, apps);
+    }
+    // Migrations (components/migrations.ts): prod lists those switched on (the schema refuses the
+    // key in a sandbox's file, which runs every one).
+    if (isProd) {
+        const list = ((values.migrations as unknown[] | undefined) ?? []).map(String);
+        const problems = migrationProblems(list);
+        if (problems.length) r.fail("migrations", list, `a list of known migrations (${MIGRATIONS.join(", ")}), each once, with what it requires: ${problems.join("; ")} (docs/runbooks/migrations.md)`);
+        cfg.migrations = list;
     }
     return cfg;
 }

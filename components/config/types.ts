@@ -249,5 +249,7 @@ export interface LabConfig {
     identity?: ProdIdentity;
     /** Prod: Argo CD's credentials for the existing Gitea (sandboxes get a bootstrap token). */
     repoCreds?: RepoCredsSpec;
+    /** The migrations switched on (components/migrations.ts): prod's `homelab:migrations`, every one on a sandbox. */
+    migrations: string[];
 }
 

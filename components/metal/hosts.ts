@@ -227,7 +227,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
         const giteaUrl = ready(pulumi.interpolate`http://${dataAddress}:${COMPOSE_DEFAULTS.giteaHttpPort}`);
         this.gitea = { url: giteaUrl, clusterUrl: giteaUrl, exec: { instance: data ? data.id : pulumi.output(EXISTING_DATA_INSTANCE), volume: DATA_VOLUMES.gitea, ssh: { host: dataAddress, user: args.sshUser } } };
         this.dataHost = {
-            ssh: { host: dataAddress, user: args.sshUser, sudo, name: dataHost.name },
+            ssh: { host: dataAddress, user: args.sshUser, sudo, name: dataHost.name, hostKey: dataHost.hostKey },
             composeProject: args.composeProject ?? DATA_COMPOSE_PROJECT,
             postgresContainer: "postgres",
             giteaContainer: "gitea",

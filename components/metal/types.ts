@@ -65,7 +65,8 @@ export interface ObjectStoreEndpoint {
 /** Where the data host's backup job runs and what it backs up. */
 export interface DataHostInfo {
     /** hosts and multipass: reached over SSH; k3d: none (the data host is this machine). */
-    ssh?: { host: pulumi.Output<string>; user: string; sudo: boolean; name: string };
+    /** hostKey: the key the host must present (the command provider refuses any other). */
+    ssh?: { host: pulumi.Output<string>; user: string; sudo: boolean; name: string; hostKey: pulumi.Input<string> };
     /** The Postgres and Gitea containers: compose services of this project, or container names. */
     composeProject?: string;
     postgresContainer: string;

@@ -16,6 +16,8 @@ import {
     releaseLocation, vaultLocation, vaultMode, vaultValues, vsoValues,
 } from "./releases";
 import { adopt, importIds } from "../adoption";
+import { Baseline, KUBE_METADATA_IGNORED } from "../baseline";
+import { migrationOn } from "../migrations";
 import { VaultBootstrap } from "./vault-bootstrap";
 import { OutsideClusterAuth, VaultConfig } from "./vault-config";
 import { PostgresAccess } from "./postgres-access";
@@ -27,6 +29,8 @@ export interface PlatformArgs {
     backupTarget?: BackupTarget;
     /** Guard layer 3: the Vault provider's address passes through this check of Vault's identity. */
     guardVault?: (address: pulumi.Input<string>, token: pulumi.Input<string> | undefined, ready: pulumi.Resource[]) => pulumi.Output<string>;
+    /** Prod: what exists, as discovered (facts/prod.json); the adoption baseline registers it as it is. */
+    baseline?: Baseline;
 }
 
 /** Charts whose releases hold state: protected on prod. */
@@ -72,8 +76,14 @@ export class Platform extends pulumi.ComponentResource {
             superuser: true,
         }, { parent: this });
         const k8sOpts = { parent: this, provider: this.kubernetesProvider };
-        // Vault's own (non-superuser) login and the shared databases closed to instance credentials.
-        const postgresAccess = new PostgresAccess(`${name}-postgres-access`, { provider: this.postgresqlProvider }, { parent: this });
+        // Prod changes only through migrations (components/migrations.ts); a sandbox runs them all.
+        const on = (m: Parameters<typeof migrationOn>[1]) => migrationOn(cfg, m);
+        const baseline = cfg.isProd ? args.baseline : undefined;
+        // Vault's own (non-superuser) login and the shared databases closed to instance credentials:
+        // the database contract (on prod, its migration).
+        const postgresAccess = on("database-contract")
+            ? new PostgresAccess(`${name}-postgres-access`, { provider: this.postgresqlProvider }, { parent: this })
+            : undefined;
 
         // A release prod already has is imported where it is; every prod release is kept on delete.
         const release = (key: ChartKey, values: pulumi.Input<Record<string, unknown>>,
@@ -81,6 +91,17 @@ export class Platform extends pulumi.ComponentResource {
             const chart = cfg.versions.charts[key];
             const { namespace, name: releaseName } = releaseLocation(cfg, key);
             const existing = cfg.existing?.releases[key] !== undefined;
+            // The adoption baseline: prod's release exactly as Helm's release Secret has it (chart,
+            // version, user-supplied values), until the helm-releases migration.
+            if (existing && baseline && !on("helm-releases")) {
+                const r = new k8s.helm.v3.Release(`${name}-${shared.releases[key]}`,
+                    baseline.releaseInputs(namespace, releaseName, chart.repo) as unknown as k8s.helm.v3.ReleaseArgs, {
+                        ...k8sOpts, protect: cfg.isProd && STATEFUL_CHARTS.includes(key), ...extra,
+                        ...adopt(cfg, { exists: true, id: importIds.namespacedObject(namespace, releaseName), stateful: true }),
+                    });
+                this.releases[key] = r;
+                return r;
+            }
             const r = new k8s.helm.v3.Release(`${name}-${shared.releases[key]}`, {
                 name: releaseName,
                 chart: chart.chart,
@@ -109,6 +130,8 @@ export class Platform extends pulumi.ComponentResource {
                 metadata: { name: where.namespace },
             }, {
                 ...k8sOpts, protect: cfg.isProd,
+                // what the program does not set stays as prod has it (see components/baseline.ts)
+                ...(cfg.isProd ? { ignoreChanges: [...KUBE_METADATA_IGNORED, "spec"] } : {}),
                 ...adopt(cfg, { exists: cfg.existing?.releases.longhorn !== undefined, id: importIds.clusterObject(where.namespace), stateful: true }),
             });
             const deps: pulumi.Resource[] = [namespace];
@@ -118,12 +141,19 @@ export class Platform extends pulumi.ComponentResource {
                     stringData: args.backupTarget.credentials,
                 }, k8sOpts));
             }
-            longhorn = release("longhorn",
-                longhornValues(args.backupTarget?.url, !cfg.isProd), { dependsOn: deps }, false);
+            const values = longhornValues(args.backupTarget?.url, !cfg.isProd);
+            if (baseline && !args.backupTarget) {
+                // Managed before the backups migration: Longhorn keeps the backup target prod has.
+                const discovered = baseline.release(where.namespace, releaseLocation(cfg, "longhorn").name).values.defaultBackupStore;
+                if (discovered === undefined) delete values.defaultBackupStore;
+                else values.defaultBackupStore = discovered;
+            }
+            longhorn = release("longhorn", values, { dependsOn: deps }, false);
             // No local-path beside it: k3s runs with --disable=local-storage where Longhorn does
             // (metal's K3S_DISABLE_WITH_LONGHORN); a patch would not outlast a k3s restart.
-            // Backups and snapshots of every volume on a schedule: the default group's recurring jobs.
-            for (const job of longhornRecurringJobs(cfg.backupSchedule)) {
+            // Backups and snapshots of every volume on a schedule: the default group's recurring jobs
+            // (on prod, with the backups migration).
+            for (const job of on("backups") ? longhornRecurringJobs(cfg.backupSchedule) : []) {
                 if (job.task === "backup" && !args.backupTarget) continue;
                 new k8s.apiextensions.CustomResource(`${name}-longhorn-recurring-${job.task}`, {
                     apiVersion: "longhorn.io/v1beta2",
@@ -171,19 +201,22 @@ export class Platform extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: vaultReady });
 
         // Vault Secrets Operator and its default connection to the stack's Vault.
+        // (On prod, the connection comes with the helm-releases migration: the program's values
+        // turn the chart's own default connection off.)
         const vso = release("vaultSecretsOperator", vsoValues());
-        const vaultConnection = new k8s.apiextensions.CustomResource(`${name}-vault-connection`, {
+        const vaultConnection = on("helm-releases") ? new k8s.apiextensions.CustomResource(`${name}-vault-connection`, {
             apiVersion: "secrets.hashicorp.com/v1beta1",
             kind: "VaultConnection",
             // VSO resolves a VaultAuth's default connection in its own namespace.
             metadata: { name: shared.vaultConnection, namespace: releaseLocation(cfg, "vaultSecretsOperator").namespace },
             spec: { address: location.address, skipTLSVerify: false },
-        }, { ...k8sOpts, dependsOn: [vso] });
+        }, { ...k8sOpts, dependsOn: [vso] }) : undefined;
 
-        // Argo CD with its CRDs, and the project the per-app Applications belong to.
-        const argocd = release("argoCd", argoCdValues(!cfg.isProd));
+        // Argo CD with its CRDs, and the project the per-app Applications belong to (on prod, with
+        // the argocd migration).
         const argoCdNamespace = releaseLocation(cfg, "argoCd").namespace;
-        const project = new k8s.apiextensions.CustomResource(`${name}-apps-project`, {
+        const argocd = on("argocd") ? release("argoCd", argoCdValues(!cfg.isProd)) : undefined;
+        const project = argocd && new k8s.apiextensions.CustomResource(`${name}-apps-project`, {
             apiVersion: "argoproj.io/v1alpha1",
             kind: "AppProject",
             metadata: { name: shared.argoProject, namespace: argoCdNamespace },
@@ -206,6 +239,7 @@ export class Platform extends pulumi.ComponentResource {
             ready: vaultReady,
             location,
             outside,
+            baseline,
         }, { parent: this });
 
         this.backends = {
@@ -218,18 +252,21 @@ export class Platform extends pulumi.ComponentResource {
             postgres: {
                 clusterHost: metal.postgres.clusterHost,
                 clusterPort: metal.postgres.clusterPort,
-                vaultUser: postgresAccess.vaultUser,
-                vaultPassword: postgresAccess.vaultPassword,
-                vaultRole: postgresAccess.vaultRole,
+                vaultAccess: postgresAccess && {
+                    user: postgresAccess.vaultUser,
+                    password: postgresAccess.vaultPassword,
+                    role: postgresAccess.vaultRole,
+                },
             },
             giteaClusterUrl: metal.gitea.clusterUrl,
             giteaOrg: cfg.giteaOrg,
             argoCdNamespace,
-            vsoReady: [vso, vaultConnection],
-            argoCdReady: [argocd, project],
+            vsoReady: vaultConnection ? [vso, vaultConnection] : [vso],
+            argoCdReady: argocd && project ? [argocd, project] : undefined,
+            baseline,
         };
         this.vaultAddress = pulumi.output(vaultAddress);
-        this.argoCdUrl = pulumi.output(argoCdUrl(cfg, metal));
+        this.argoCdUrl = pulumi.output(argocd ? argoCdUrl(cfg, metal) : "");
         this.registerOutputs({ vaultAddress: this.vaultAddress, argoCdUrl: this.argoCdUrl });
     }
 

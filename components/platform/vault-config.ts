@@ -6,6 +6,7 @@ import { GiteaOidc, LabConfig } from "../config";
 import { instanceNames, PROD_ENV, shared, vaultCiRoleName } from "../naming";
 import { VaultLocation } from "./releases";
 import { adopt, importIds } from "../adoption";
+import { Baseline } from "../baseline";
 
 /** What a Vault outside the cluster needs to review the cluster's service-account tokens. */
 export interface OutsideClusterAuth {
@@ -26,6 +27,8 @@ export interface VaultConfigArgs {
     location: VaultLocation;
     /** Required when the location is outside the cluster. */
     outside?: OutsideClusterAuth;
+    /** Prod: Vault's mounts, auth backend and its configuration as discovered (facts/prod.json). */
+    baseline?: Baseline;
 }
 
 /**
@@ -83,28 +86,30 @@ export class VaultConfig extends pulumi.ComponentResource {
         const vaultOpts = { parent: this, provider: args.provider, dependsOn: args.ready };
         const protect = cfg.isProd;
 
-        // Prod's mounts and auth backends exist (OpenTofu): imported by path, and kept on delete.
+        // Prod's mounts and auth backends exist (OpenTofu): imported by path, kept on delete, and
+        // registered exactly as discovered (facts/prod.json): no migration changes them.
         const exists = cfg.existing?.vault === true;
-        this.kvMount = new vault.Mount(`${name}-kv`, {
+        const found = exists && cfg.isProd ? args.baseline : undefined;
+        this.kvMount = new vault.Mount(`${name}-kv`, (found?.mountInputs(shared.kvMount) as unknown as vault.MountArgs) ?? {
             path: shared.kvMount,
             type: "kv",
             options: { version: "2" },
             description: "App secrets, one folder per instance",
         }, { ...vaultOpts, protect, ...adopt(cfg, { exists, id: importIds.vaultMount(shared.kvMount), stateful: true }) });
-        this.databaseMount = new vault.Mount(`${name}-database`, {
+        this.databaseMount = new vault.Mount(`${name}-database`, (found?.mountInputs(shared.databaseMount) as unknown as vault.MountArgs) ?? {
             path: shared.databaseMount,
             type: "database",
             description: "Dynamic PostgreSQL credentials, one connection and role per instance",
         }, { ...vaultOpts, protect, ...adopt(cfg, { exists, id: importIds.vaultMount(shared.databaseMount), stateful: true }) });
 
-        this.kubernetesAuth = new vault.AuthBackend(`${name}-kubernetes-auth`, {
+        this.kubernetesAuth = new vault.AuthBackend(`${name}-kubernetes-auth`, (found?.authInputs(shared.kubernetesAuthPath) as unknown as vault.AuthBackendArgs) ?? {
             type: "kubernetes",
             path: shared.kubernetesAuthPath,
         }, { ...vaultOpts, ...adopt(cfg, { exists, id: importIds.vaultAuthBackend(shared.kubernetesAuthPath), stateful: true }) });
-        new vault.kubernetes.AuthBackendConfig(`${name}-kubernetes-auth-config`, {
-            backend: this.kubernetesAuth.path,
-            ...kubernetesAuthConfig(args.location, args.outside),
-        }, { ...vaultOpts, ...adopt(cfg, { exists, id: importIds.vaultKubernetesAuthConfig(shared.kubernetesAuthPath), stateful: false }) });
+        new vault.kubernetes.AuthBackendConfig(`${name}-kubernetes-auth-config`, found
+            ? { ...(found.kubernetesAuthConfigInputs(shared.kubernetesAuthPath) as unknown as vault.kubernetes.AuthBackendConfigArgs), backend: this.kubernetesAuth.path }
+            : { backend: this.kubernetesAuth.path, ...kubernetesAuthConfig(args.location, args.outside) },
+        { ...vaultOpts, ...adopt(cfg, { exists, id: importIds.vaultKubernetesAuthConfig(shared.kubernetesAuthPath), stateful: false }) });
 
         // Gitea CI: only with a configured issuer. Without one (Gitea 1.25 issues no OIDC tokens
         // to Actions jobs, go-gitea/gitea issue 26383) a backend nobody can log in to is left out.

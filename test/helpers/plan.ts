@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { PlanDocument, PlanResource } from "../../tools/plan-types";
+import { MIGRATIONS } from "../../components/migrations";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const STACKS = ["prod", "sandbox-k3d", "sandbox-vms"] as const;
@@ -54,6 +55,15 @@ export function planOf(stack: string, config?: Record<string, unknown | null>): 
     const plan = JSON.parse(r.stdout) as PlanDocument;
     cache.set(key, plan);
     return plan;
+}
+
+/**
+ * The plan of the program's own definitions: prod with every migration on (homelab:migrations),
+ * as the sandboxes always run; other stacks as they are. For tests of what the program manages;
+ * prod's adoption baseline (no migration on) is planOf("prod").
+ */
+export function programPlanOf(stack: string, config?: Record<string, unknown | null>): PlanDocument {
+    return planOf(stack, stack === "prod" ? { "homelab:migrations": [...MIGRATIONS], ...config } : config);
 }
 
 export function byType(plan: PlanDocument, type: string): PlanResource[] {

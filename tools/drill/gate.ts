@@ -2,9 +2,14 @@
 // last applied (its `appliedCommit` output) and HEAD name the drills that must have passed on
 // sandbox-vms for HEAD, which sandbox-vms must have applied, from a clean tree.
 import { execFile } from "child_process";
+import * as YAML from "yaml";
 import { parseApplied } from "../../components/applied-commit";
+import { Migration, MIGRATIONS } from "../../components/migrations";
 import { DrillName, DRILL_NAMES } from "./model";
 import { EVIDENCE_DIR, readRecords } from "./evidence";
+
+/** Prod's stack file: where its migrations are switched on. */
+export const PROD_STACK_FILE = "Pulumi.prod.yaml";
 
 /** Where drills are proven before prod. */
 export const PROVING_STACK = "sandbox-vms";
@@ -35,7 +40,14 @@ export const CHANGE_CLASSES: ChangeClass[] = [
     { name: "Longhorn", paths: ["components/edge/backups.ts", "components/backup/index.ts"], drills: ["volume-restore", "node-kill"] },
     // The version manifest and catalogue, the releases of every chart, the composition, the
     // config loader, provider versions: everything.
-    { name: "everything", paths: ["Pulumi.yaml", "Pulumi.prod.yaml", "index.ts", "components/config/", "components/platform/index.ts", "components/platform/releases.ts", "package.json", "package-lock.json"], drills: [...DRILL_NAMES] },
+    // (Prod's facts and the baseline built from them decide what prod's stack registers; a change to
+    // Pulumi.prod.yaml that only switches migrations needs their drills instead: MIGRATION_DRILLS.)
+    {
+        name: "everything",
+        paths: ["Pulumi.yaml", "Pulumi.prod.yaml", "index.ts", "components/config/", "components/platform/index.ts", "components/platform/releases.ts",
+            "components/migrations.ts", "components/baseline.ts", "components/facts.ts", "facts/", "package.json", "package-lock.json"],
+        drills: [...DRILL_NAMES],
+    },
     // Prod only (sandboxes have no edge): nothing a sandbox can rehearse.
     { name: "edge (prod only)", paths: ["components/edge/index.ts"], drills: [] },
     // Read by nothing `pulumi up` applies (the policy pack runs in preview, before it).
@@ -46,6 +58,48 @@ export const CHANGE_CLASSES: ChangeClass[] = [
         exclusive: true,
     },
 ];
+
+/**
+ * The drills each prod migration needs on sandbox-vms before it is switched on in Pulumi.prod.yaml
+ * (or off again: a rollback changes the same things back). docs/runbooks/migrations.md says why.
+ */
+export const MIGRATION_DRILLS: Record<Migration, DrillName[]> = {
+    // owners, grants, Vault's login and connections: a restore must still land under the contract,
+    // and Vault must still issue credentials after a seal
+    "database-contract": ["db-restore", "vault-seal"],
+    // Longhorn and VSO upgraded in place by the program: volumes survive, a node can go
+    "helm-releases": ["volume-restore", "node-kill"],
+    // Argo CD arrives (manual sync): it must come back after the lab does
+    argocd: ["power-cut"],
+    // the backup job, Longhorn's target and recurring jobs: restores from what they write
+    backups: ["db-restore", "volume-restore"],
+    // self-heal and prune across a node loss and a cold start
+    "argocd-autosync": ["node-kill", "power-cut"],
+};
+
+/** `homelab:migrations` of a Pulumi.prod.yaml text, and the rest of its configuration. */
+export function prodMigrations(text: string): { migrations: string[]; rest: string } {
+    const doc = (YAML.parse(text) ?? {}) as { config?: Record<string, unknown> };
+    const config = { ...(doc.config ?? {}) };
+    const list = config["homelab:migrations"];
+    delete config["homelab:migrations"];
+    return { migrations: Array.isArray(list) ? list.map(String) : [], rest: JSON.stringify(config) };
+}
+
+/**
+ * What a change of Pulumi.prod.yaml does to the migrations: switched on, switched off, and
+ * whether nothing else in the file changed (then the file needs only those migrations' drills).
+ */
+export function migrationChange(before: string, after: string): { on: Migration[]; off: Migration[]; onlyMigrations: boolean } {
+    const b = prodMigrations(before);
+    const a = prodMigrations(after);
+    const known = (m: string): m is Migration => (MIGRATIONS as readonly string[]).includes(m);
+    return {
+        on: a.migrations.filter((m) => !b.migrations.includes(m)).filter(known),
+        off: b.migrations.filter((m) => !a.migrations.includes(m)).filter(known),
+        onlyMigrations: a.rest === b.rest,
+    };
+}
 
 /** Unclassified paths need every drill. */
 export const UNCLASSIFIED = "unclassified";
@@ -146,7 +200,29 @@ export async function runGate(o: GateOptions): Promise<GateResult> {
         return { exitCode: 2, lines: [`gate: cannot run: ${(e as Error).message}`], missing };
     }
     lines.push(`gate prod: HEAD ${head.slice(0, 12)}; prod applied ${prodApplied.commit.slice(0, 12)}${prodApplied.dirty ? "-dirty" : ""}; ${changed.length} path(s) changed`);
-    const need = requiredDrills(changed);
+    // A Pulumi.prod.yaml that only switches migrations needs those migrations' drills, not every drill.
+    const migrations: { on: Migration[]; off: Migration[] } = { on: [], off: [] };
+    let classified = changed;
+    if (changed.includes(PROD_STACK_FILE)) {
+        try {
+            const m = migrationChange(await git(o.projectDir, ["show", `${prodApplied.commit}:${PROD_STACK_FILE}`]), await git(o.projectDir, ["show", `HEAD:${PROD_STACK_FILE}`]));
+            migrations.on = m.on;
+            migrations.off = m.off;
+            if (m.onlyMigrations) classified = changed.filter((f) => f !== PROD_STACK_FILE);
+        } catch {
+            // the file is new or gone on one side: classified as it is (every drill)
+        }
+    }
+    const need = requiredDrills(classified);
+    for (const [verb, list] of [["switched on", migrations.on], ["switched off", migrations.off]] as const) {
+        for (const m of list) {
+            lines.push(`migration ${m} ${verb}: needs ${MIGRATION_DRILLS[m].join(", ")}`);
+            for (const d of MIGRATION_DRILLS[m]) {
+                if (!need.has(d)) need.set(d, new Set());
+                need.get(d)!.add(`migration ${m} ${verb}`);
+            }
+        }
+    }
     if (prodApplied.dirty) {
         // What prod runs is not a commit: no diff describes it, so every drill is required.
         for (const d of DRILL_NAMES) {
@@ -154,7 +230,7 @@ export async function runGate(o: GateOptions): Promise<GateResult> {
             need.get(d)!.add("prod was applied from a dirty tree");
         }
     }
-    const classes = new Set(changed.flatMap((f) => classesOf(f)));
+    const classes = new Set(classified.flatMap((f) => classesOf(f)));
     lines.push(`change classes: ${[...classes].join(", ") || "(none)"}`);
 
     const status = (await git(o.projectDir, ["status", "--porcelain"])).split("\n").filter(Boolean);
