@@ -10,7 +10,7 @@ import { Backups } from "./components/edge/backups";
 import { DataHostBackup, freshnessPolicy, sandboxTarget } from "./components/backup";
 import { hasLonghorn } from "./components/platform/releases";
 import { appInstances } from "./components/apps";
-import { guardPlaceholders, guardStack } from "./components/guard";
+import { guardPlaceholders, guardProjectFiles, guardStack } from "./components/guard";
 import { guardedMetal, guardedVaultAddress, liveIdentityGuard } from "./components/guard/identity";
 import { loadFingerprint, findProjectDir } from "./components/fingerprint";
 import { ArgoCdRepoCreds, GiteaBootstrap } from "./components/platform/gitea";
@@ -19,6 +19,10 @@ import { ingressUrl as traefikUrl } from "./components/platform/ingress";
 import { appliedCommit as commitOf } from "./components/applied-commit";
 
 const cfg = loadConfig();
+const projectDir = findProjectDir(__dirname);
+// The project's files (Pulumi.yaml whole, runtime options, the stack file's environment imports, a
+// committed LAB_I_MEAN_PROD) are guarded first: the escape hatch does not open this one.
+guardProjectFiles(cfg.stack, projectDir, loadFingerprint());
 // Before anything is registered: a sandbox that names prod stops here (LAB_I_MEAN_PROD=true, per
 // invocation only, turns the stop into these warnings).
 for (const warning of guardStack(cfg.stack, pulumi.runtime.allConfig())) pulumi.log.warn(warning);
@@ -50,7 +54,6 @@ const edge = cfg.isProd ? new Edge("edge", { config: cfg }) : undefined;
 appInstances(cfg, platform.backends, edge?.dns);
 
 // Gitea: a sandbox's is bootstrapped and seeded from the operator's clones; prod's exists.
-const projectDir = findProjectDir(__dirname);
 const gitea = cfg.isProd ? undefined : new GiteaBootstrap("gitea", {
     stack: cfg.stack,
     org: cfg.giteaOrg,

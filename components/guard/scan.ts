@@ -152,7 +152,7 @@ const IP_RE = new RegExp(String.raw`(?<![0-9]|[0-9]\.)(${OCTETS})(?:\/(\d{1,2})(
 const NUM_PART = String.raw`(?:0[xX][0-9A-Fa-f]+|\d+)`;
 const NUM_RE = new RegExp(String.raw`(?<![A-Za-z0-9_.:\/%-])(${NUM_PART}(?:\.${NUM_PART}){0,3})\.?(?:\/(\d{1,2})(?![0-9]))?(?![A-Za-z0-9_]|\.[A-Za-z0-9])`, "g");
 // An IPv6 literal (validated by ipaddr.js), with an optional zone id and /prefix.
-const V6_RE = /(?<![0-9A-Za-z:.])((?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?)(?:%[A-Za-z0-9._~-]+)?(?:\/(\d{1,3})(?![0-9]))?/g;
+const V6_RE = /(?<![0-9A-Za-z:.])((?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?)(?:%[A-Za-z0-9._~-]+)?(?:\/(\d{1,3})(?![0-9]))?/g;
 // A word: what a consumer could take as one URL or host.
 const WORD_RE = /[^\s"'`<>()[\]{},;|\\=]+/g;
 const LABEL = String.raw`[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?`;
