@@ -13,6 +13,7 @@ import { appInstances } from "./components/apps";
 import { guardPlaceholders, guardProjectFiles, guardStack } from "./components/guard";
 import { guardedMetal, guardedVaultAddress, liveIdentityGuard } from "./components/guard/identity";
 import { loadFingerprint, findProjectDir } from "./components/fingerprint";
+import { offlineStackFile } from "./components/offline";
 import { ArgoCdRepoCreds, GiteaBootstrap } from "./components/platform/gitea";
 import { readSeedSource, seedPath } from "./components/platform/seed-source";
 import { ingressUrl as traefikUrl } from "./components/platform/ingress";
@@ -22,7 +23,7 @@ const cfg = loadConfig();
 const projectDir = findProjectDir(__dirname);
 // The project's files (Pulumi.yaml whole, runtime options, the stack file's environment imports, a
 // committed LAB_I_MEAN_PROD) are guarded first: the escape hatch does not open this one.
-guardProjectFiles(cfg.stack, projectDir, loadFingerprint());
+guardProjectFiles(cfg.stack, projectDir, loadFingerprint(), offlineStackFile());
 // Before anything is registered: a sandbox that names prod stops here (LAB_I_MEAN_PROD=true, per
 // invocation only, turns the stop into these warnings).
 for (const warning of guardStack(cfg.stack, pulumi.runtime.allConfig())) pulumi.log.warn(warning);

@@ -7,7 +7,7 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 // Internal to the SDK but exported: waits until every registration has been answered.
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
 import { PlanDocument, PlanResource, SECRET_PLACEHOLDER } from "./plan-types";
-import { markOfflinePlan } from "../components/offline";
+import { markOfflinePlan, setOfflineStackFile } from "../components/offline";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -141,6 +141,8 @@ export interface RunPlanOptions {
     /** The program's entry module. */
     program?: string;
     project?: string;
+    /** The stack file the config was read from (--config-file), when not the project's. */
+    stackFile?: string;
 }
 
 export interface PlanRun {
@@ -164,6 +166,7 @@ export async function runPlan(opts: RunPlanOptions): Promise<PlanRun> {
 
     const program = opts.program ?? path.join(PROJECT_DIR, "index.ts");
     markOfflinePlan();
+    setOfflineStackFile(opts.stackFile);
     const failures: unknown[] = [];
     const onRejection = (e: unknown) => failures.push(e);
     process.on("unhandledRejection", onRejection);

@@ -104,7 +104,7 @@ async function main(): Promise<number> {
     }
     const started = Date.now();
     const config = readStackConfig(PROJECT_DIR, args.stack, args.configFile);
-    const plan = evaluate(await runPlan({ stack: args.stack, config }));
+    const plan = evaluate(await runPlan({ stack: args.stack, config, stackFile: args.configFile }));
     const text = stringifyPlan(plan);
     const mandatory = plan.violations.filter((v) => v.enforcement === "mandatory").length;
 
