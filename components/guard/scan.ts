@@ -195,6 +195,7 @@ class Matcher {
                 case "postgres": this.postgresItem = it; break;
                 case "bucket":
                 case "gcpProject":
+                case "hostKey":
                     this.tokens.push({ re: tokenRe(it.value), item: it, what: it.what });
                     break;
                 case "zoneId":
