@@ -11,7 +11,7 @@ import { DataHostBackup, freshnessPolicy, sandboxTarget } from "./components/bac
 import { hasLonghorn } from "./components/platform/releases";
 import { appInstances } from "./components/apps";
 import { guardPlaceholders, guardProjectFiles, guardStack } from "./components/guard";
-import { guardedMetal, guardedVaultAddress, liveIdentityGuard } from "./components/guard/identity";
+import { guardedMetal, guardedVaultAddress, liveIdentityGuard, requireProdIdentity } from "./components/guard/identity";
 import { loadFingerprint, findProjectDir } from "./components/fingerprint";
 import { offlineStackFile } from "./components/offline";
 import { ArgoCdRepoCreds, GiteaBootstrap } from "./components/platform/gitea";
@@ -37,7 +37,8 @@ const randoms = new random.Provider("random");
 const builtMetal = new Metal("metal", { config: cfg }, { providers: [commands] });
 // Guard layer 3: a sandbox's providers get their credentials only once the cluster, Postgres and
 // Vault they reach have shown an identity that is not prod's (Pulumi.prod.yaml homelab:identity).
-const prodIdentity = cfg.isProd ? undefined : loadFingerprint().identity;
+// A real run of a sandbox refuses while prod's identities are placeholders (nothing to compare with).
+const prodIdentity = cfg.isProd ? undefined : requireProdIdentity(cfg.stack, loadFingerprint().identity);
 const identityGuard = prodIdentity ? liveIdentityGuard(cfg.stack, prodIdentity) : undefined;
 const metal = identityGuard ? guardedMetal(builtMetal, identityGuard) : builtMetal;
 const backups = cfg.backup ? new Backups("backups", { config: cfg, backup: cfg.backup }) : undefined;

@@ -856,6 +856,7 @@ export function parseConfig(stack: string, raw: RawConfig): LabConfig {
         forbid("seed", "prod's Gitea holds the real repositories; only sandboxes are seeded");
     } else {
         forbid("identity", "only prod's stack file records prod's identities");
+        forbid("backup", "prod-only: it builds a GCP provider, which would run on the operator's ambient gcloud credentials; a sandbox backs up to its own MinIO");
         forbid("giteaRepoUser", "a sandbox's Gitea is bootstrapped with its own token");
         forbid("giteaRepoToken", "a sandbox's Gitea is bootstrapped with its own token");
         if (present("seed")) {
