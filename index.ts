@@ -14,6 +14,7 @@ import { guardPlaceholders, guardProjectFiles, guardStack } from "./components/g
 import { guardedMetal, guardedVaultAddress, liveIdentityGuard, requireProdIdentity } from "./components/guard/identity";
 import { loadFingerprint, findProjectDir } from "./components/fingerprint";
 import { offlineStackFile } from "./components/offline";
+import { scrubLocalCommandEnvironment } from "./components/guard/local-env";
 import { ArgoCdRepoCreds, GiteaBootstrap } from "./components/platform/gitea";
 import { readSeedSource, seedPath } from "./components/platform/seed-source";
 import { ingressUrl as traefikUrl } from "./components/platform/ingress";
@@ -29,6 +30,10 @@ guardProjectFiles(cfg.stack, projectDir, loadFingerprint(), offlineStackFile());
 for (const warning of guardStack(cfg.stack, pulumi.runtime.allConfig())) pulumi.log.warn(warning);
 // Prod with a placeholder left stops here (the offline plan only warns).
 for (const warning of guardPlaceholders(cfg)) pulumi.log.warn(warning);
+
+// A sandbox's local commands never inherit the operator's KUBECONFIG, VAULT_*, PG*, GOOGLE_*,
+// CLOUDSDK_*, CLOUDFLARE_*, or a remote DOCKER_HOST/DOCKER_CONTEXT (components/guard/local-env.ts).
+if (!cfg.isProd) scrubLocalCommandEnvironment();
 
 // Default providers are disabled (Pulumi.yaml): commands and generated secrets go through these
 // explicit ones, inherited by the components' children; the other providers are built inside the layers.
