@@ -41,8 +41,11 @@ export function scrubLocalCommandEnvironment(): void {
     pulumi.runtime.registerStackTransformation((args) => {
         if (args.type !== "command:local:Command") return undefined;
         const props = { ...args.props };
-        const env = pulumi.output(props.environment ?? {}) as pulumi.Output<Record<string, string>>;
-        props.environment = env.apply((e) => ({ ...(e ?? {}), LAB_KEEP_ENV: Object.keys(e ?? {}).sort().join(" ") }));
+        const env = props.environment ?? {};
+        // A plain map keeps its values as they are (a secret value stays a secret value, not the whole map).
+        props.environment = pulumi.Output.isInstance(env)
+            ? (env as pulumi.Output<Record<string, string>>).apply((e) => ({ ...(e ?? {}), LAB_KEEP_ENV: Object.keys(e ?? {}).sort().join(" ") }))
+            : { ...env, LAB_KEEP_ENV: Object.keys(env).sort().join(" ") };
         props.interpreter = SCRUBBING_INTERPRETER;
         return { props, opts: args.opts };
     });
