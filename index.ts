@@ -31,6 +31,10 @@ for (const warning of guardStack(cfg.stack, pulumi.runtime.allConfig())) pulumi.
 // Prod with a placeholder left stops here (the offline plan only warns).
 for (const warning of guardPlaceholders(cfg)) pulumi.log.warn(warning);
 
+// A real run of a sandbox refuses while prod's identities are placeholders (nothing to compare
+// with), before anything is registered.
+const prodIdentity = cfg.isProd ? undefined : requireProdIdentity(cfg.stack, loadFingerprint().identity);
+
 // A sandbox's local commands never inherit the operator's KUBECONFIG, VAULT_*, PG*, GOOGLE_*,
 // CLOUDSDK_*, CLOUDFLARE_*, or a remote DOCKER_HOST/DOCKER_CONTEXT (components/guard/local-env.ts).
 if (!cfg.isProd) scrubLocalCommandEnvironment();
@@ -42,8 +46,6 @@ const randoms = new random.Provider("random");
 const builtMetal = new Metal("metal", { config: cfg }, { providers: [commands] });
 // Guard layer 3: a sandbox's providers get their credentials only once the cluster, Postgres and
 // Vault they reach have shown an identity that is not prod's (Pulumi.prod.yaml homelab:identity).
-// A real run of a sandbox refuses while prod's identities are placeholders (nothing to compare with).
-const prodIdentity = cfg.isProd ? undefined : requireProdIdentity(cfg.stack, loadFingerprint().identity);
 const identityGuard = prodIdentity ? liveIdentityGuard(cfg.stack, prodIdentity) : undefined;
 const metal = identityGuard ? guardedMetal(builtMetal, identityGuard) : builtMetal;
 const backups = cfg.backup ? new Backups("backups", { config: cfg, backup: cfg.backup }) : undefined;
