@@ -10,9 +10,11 @@ import { Backups } from "./components/edge/backups";
 import { DataHostBackup, freshnessPolicy, sandboxTarget } from "./components/backup";
 import { hasLonghorn } from "./components/platform/releases";
 import { appInstances } from "./components/apps";
-import { guardPlaceholders, guardStack } from "./components/guard";
-import { guardedMetal, guardedVaultAddress, liveIdentityGuard } from "./components/guard/identity";
+import { guardPlaceholders, guardProjectFiles, guardStack } from "./components/guard";
+import { guardedMetal, guardedVaultAddress, liveIdentityGuard, requireProdIdentity } from "./components/guard/identity";
 import { loadFingerprint, findProjectDir } from "./components/fingerprint";
+import { offlineStackFile } from "./components/offline";
+import { scrubLocalCommandEnvironment } from "./components/guard/local-env";
 import { ArgoCdRepoCreds, GiteaBootstrap } from "./components/platform/gitea";
 import { readSeedSource, seedPath } from "./components/platform/seed-source";
 import { ingressUrl as traefikUrl } from "./components/platform/ingress";
@@ -21,18 +23,29 @@ import { Baseline, guardFactsSource, loadProdFacts } from "./components/baseline
 import { migrationOn } from "./components/migrations";
 
 const cfg = loadConfig();
+const projectDir = findProjectDir(__dirname);
+// The project's files (Pulumi.yaml whole, runtime options, the stack file's environment imports, a
+// committed LAB_I_MEAN_PROD) are guarded first: the escape hatch does not open this one.
+guardProjectFiles(cfg.stack, projectDir, loadFingerprint(), offlineStackFile());
 // Before anything is registered: a sandbox that names prod stops here (LAB_I_MEAN_PROD=true, per
 // invocation only, turns the stop into these warnings).
 for (const warning of guardStack(cfg.stack, pulumi.runtime.allConfig())) pulumi.log.warn(warning);
 // Prod with a placeholder left stops here (the offline plan only warns).
 for (const warning of guardPlaceholders(cfg)) pulumi.log.warn(warning);
 // Prod's facts (facts/prod.json): what exists, as discovered; the seeds' stand-in stops a real run.
-const projectDir = findProjectDir(__dirname);
 const facts = loadProdFacts(cfg, projectDir);
 for (const warning of guardFactsSource(cfg, facts)) pulumi.log.warn(warning);
 const baseline = facts && new Baseline(facts, cfg.stack);
 // Every change to prod is a migration the operator switches on (sandboxes: all of them).
 const on = (m: Parameters<typeof migrationOn>[1]) => migrationOn(cfg, m);
+
+// A real run of a sandbox refuses while prod's identities are placeholders (nothing to compare
+// with), before anything is registered.
+const prodIdentity = cfg.isProd ? undefined : requireProdIdentity(cfg.stack, loadFingerprint().identity);
+
+// A sandbox's local commands never inherit the operator's KUBECONFIG, VAULT_*, PG*, GOOGLE_*,
+// CLOUDSDK_*, CLOUDFLARE_*, or a remote DOCKER_HOST/DOCKER_CONTEXT (components/guard/local-env.ts).
+if (!cfg.isProd) scrubLocalCommandEnvironment();
 
 // Default providers are disabled (Pulumi.yaml): commands and generated secrets go through these
 // explicit ones, inherited by the components' children; the other providers are built inside the layers.
@@ -41,7 +54,6 @@ const randoms = new random.Provider("random");
 const builtMetal = new Metal("metal", { config: cfg }, { providers: [commands] });
 // Guard layer 3: a sandbox's providers get their credentials only once the cluster, Postgres and
 // Vault they reach have shown an identity that is not prod's (Pulumi.prod.yaml homelab:identity).
-const prodIdentity = cfg.isProd ? undefined : loadFingerprint().identity;
 const identityGuard = prodIdentity ? liveIdentityGuard(cfg.stack, prodIdentity) : undefined;
 const metal = identityGuard ? guardedMetal(builtMetal, identityGuard) : builtMetal;
 // Backups (on prod, with the backups migration: the HMAC key, its IAM binding, the job on pi2).

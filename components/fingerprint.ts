@@ -20,7 +20,8 @@ export type FingerprintKind =
     | "bucket"      // the prod backup bucket
     | "gcpProject"  // the GCP project of the prod backup bucket
     | "vault"       // the prod Vault (its host)
-    | "postgres";   // the prod Postgres endpoint (data host, port 5432)
+    | "postgres"    // the prod Postgres endpoint (data host, port 5432)
+    | "hostKey";    // a prod host's SSH host key (its base64 blob): a host that has it is that prod host
 
 export interface FingerprintItem {
     kind: FingerprintKind;
@@ -68,6 +69,10 @@ export function fingerprintFromConfig(cfg: LabConfig, file = `Pulumi.${cfg.stack
     (cfg.hosts ?? []).forEach((h, i) => {
         items.push({ kind: "address", value: h.address, what: `the address of prod host ${h.name}`, source: src(`hosts[${i}].address`) });
         items.push({ kind: "hostName", value: h.name.toLowerCase(), what: `the name of prod host ${h.name}`, source: src(`hosts[${i}].name`) });
+        const blob = /^\S+\s+([A-Za-z0-9+/]{16,}={0,2})(?:\s|$)/.exec(h.hostKey ?? "")?.[1];
+        if (blob) {
+            items.push({ kind: "hostKey", value: blob, what: `the SSH host key of prod host ${h.name}`, source: src(`hosts[${i}].hostKey`) });
+        }
         if (h.hostname) {
             items.push({ kind: "hostname", value: h.hostname.toLowerCase().replace(/\.$/, ""), what: `the DNS name of prod host ${h.name}`, source: src(`hosts[${i}].hostname`) });
         }

@@ -10,3 +10,14 @@ export function markOfflinePlan(): void {
 export function isOfflinePlan(): boolean {
     return (globalThis as Record<symbol, unknown>)[OFFLINE] === true;
 }
+
+const STACK_FILE = Symbol.for("homelab.offline-plan.stack-file");
+
+/** The stack file the offline plan read (its --config-file), for the guard over the project's files. */
+export function setOfflineStackFile(file: string | undefined): void {
+    (globalThis as Record<symbol, unknown>)[STACK_FILE] = file;
+}
+
+export function offlineStackFile(): string | undefined {
+    return isOfflinePlan() ? ((globalThis as Record<symbol, unknown>)[STACK_FILE] as string | undefined) : undefined;
+}

@@ -13,7 +13,7 @@ import { parseConfig, ProdIdentity } from "../components/config";
 import { readStackConfig } from "../components/stack-config";
 import { loadFingerprint } from "../components/fingerprint";
 import {
-    checkLiveIdentity, compareIdentity, guardedMetal, guardedVaultAddress, IdentityError, IdentityReaders, liveIdentityGuard,
+    checkLiveIdentity, compareIdentity, guardedMetal, guardedVaultAddress, IdentityError, IdentityReaders, isPlaceholderIdentity, liveIdentityGuard, requireProdIdentity,
 } from "../components/guard/identity";
 import { ROOT } from "./helpers/plan";
 
@@ -113,14 +113,38 @@ describe("guard layer 3: live identity", () => {
         await assert.rejects(settle(v), /Vault's cluster_id is 0d9c8b7a/);
     });
 
-    it("nothing is read where there is nothing to read yet (the offline plan's commands print nothing)", async () => {
+    it("the offline plan reads nothing (its mocked commands reach nothing)", async () => {
         const calls: string[] = [];
-        const g = guardedMetal(metal("", ""), liveIdentityGuard("sandbox-k3d", PROD, NO_HATCH), readers({ kubernetes: PROD.kubeSystemUid }, calls));
+        const offline = liveIdentityGuard("sandbox-k3d", PROD, NO_HATCH, true);
+        const g = guardedMetal(metal("", ""), offline, readers({ kubernetes: PROD.kubeSystemUid }, calls));
         assert.equal(await settle(g.kubeconfig), "");
         assert.equal(await settle(g.postgres.adminPassword), "");
-        const v = guardedVaultAddress(liveIdentityGuard("sandbox-k3d", PROD, NO_HATCH), "http://127.0.0.1:8200", pulumi.output(""), [], readers({}, calls));
+        const v = guardedVaultAddress(offline, "http://127.0.0.1:8200", pulumi.output(""), [], readers({}, calls));
         assert.equal(await settle(v), "http://127.0.0.1:8200");
         assert.deepEqual(calls, []);
+    });
+
+    it("under the engine an empty credential never skips the check: it stops the run (the provider would use an ambient one)", async () => {
+        const calls: string[] = [];
+        const live = liveIdentityGuard("sandbox-k3d", PROD, NO_HATCH, false);
+        const g = guardedMetal(metal("", ""), live, readers({ kubernetes: PROD.kubeSystemUid }, calls));
+        await assert.rejects(settle(g.kubeconfig), (e: Error) => e.name === "IdentityError" && /the kubeconfig is empty.*never skips/.test(e.message));
+        await assert.rejects(settle(g.postgres.adminPassword), (e: Error) => /the Postgres admin password is empty/.test(e.message));
+        const v = guardedVaultAddress(live, "http://127.0.0.1:8200", pulumi.output(""), [], readers({}, calls));
+        await assert.rejects(settle(v), (e: Error) => /the Vault token is empty/.test(e.message));
+        assert.deepEqual(calls, []);
+    });
+
+    it("a real run refuses while prod's identities are placeholders, and says how to record them", () => {
+        const committed = loadFingerprint(ROOT).identity!;
+        assert.throws(() => requireProdIdentity("sandbox-vms", committed, false),
+            (e: Error) => e.name === "IdentityError" && /kubeSystemUid is "00000000-0000-0000-0000-000000000000"/.test(e.message) && /npm run discover -- prod/.test(e.message));
+        assert.throws(() => requireProdIdentity("sandbox-vms", undefined, false), /missing/);
+        assert.deepEqual(requireProdIdentity("sandbox-vms", PROD, false), PROD);
+        // the offline plan only describes: it never reads an identity
+        assert.deepEqual(requireProdIdentity("sandbox-vms", committed, true), committed);
+        for (const v of ["00000000-0000-0000-0000-000000000000", "1000000000000000000", "REPLACE-ME", ""]) assert.ok(isPlaceholderIdentity(v), v);
+        assert.ok(!isPlaceholderIdentity(PROD.kubeSystemUid));
     });
 });
 

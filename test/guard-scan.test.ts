@@ -1,7 +1,8 @@
 // How a value is searched for prod: tokenized, never a bare substring.
 import * as assert from "assert";
 import { loadFingerprint } from "../components/fingerprint";
-import { cidrContains, parseIPv4 } from "../components/guard/net";
+import { cidrContains, ipv4Readings } from "../components/guard/canon";
+const parseIPv4 = (s: string): number | undefined => ipv4Readings(s)[0];
 import { formatPath, isAddressKey, parseEmbedded, scanForProd } from "../components/guard/scan";
 import { ROOT } from "./fixtures/policy/harness";
 
@@ -106,10 +107,16 @@ describe("guard: finding prod in a value", () => {
             assert.deepStrictEqual(kinds({ servers: ["pi1"] }), ["v.servers[0] hostName:pi1"]);
         });
 
-        it("not as a name: VM names, node names, --name flags, hostnamectl, .local names", () => {
+        it("a prod host's multicast-DNS name (pi1.local) is prod wherever it appears: the LAN answers for it", () => {
+            assert.deepStrictEqual(kinds({ host: "pi1.local" }), ["v.host hostName:pi1"]);
+            assert.deepStrictEqual(kinds("https://PI1.local.:6443"), ["v hostName:pi1"]);
+            assert.deepStrictEqual(kinds("registry pi3.local:5000/x"), ["v hostName:pi3"]);
+        });
+
+        it("not as a name: VM names, node names, --name flags, hostnamectl, other hosts' .local names", () => {
             for (const v of [
                 { name: "pi1" }, { vmName: "pi2" }, { nodeName: "pi3" }, "multipass launch --name pi1 24.04", "multipass transfer pi1:/etc/rancher/k3s/k3s.yaml .",
-                "hostnamectl set-hostname pi2", { host: "pi1.local" }, "https://pi1.local:6443", { host: "pi10" }, { host: "api1" }, "pi1-data",
+                "hostnamectl set-hostname pi2", { host: "pi4.local" }, "https://pi10.local:6443", "https://pi1.localdomain.example:6443", { host: "pi10" }, { host: "api1" }, "pi1-data",
             ]) {
                 assert.deepStrictEqual(kinds(v), [], JSON.stringify(v));
             }

@@ -266,7 +266,7 @@ describe("metal component (mocks)", function () {
             assert.deepEqual(b.outputs.gitea, {
                 url: "http://192.168.64.12:3000", clusterUrl: "http://192.168.64.12:3000",
                 // Gitea's CLI: the container mounting the data volume, on the data host over SSH
-                exec: { instance: b.outputs.gitea.exec.instance, volume: "homelab-gitea-data", ssh: { host: "192.168.64.12", user: "ubuntu" } },
+                exec: { instance: b.outputs.gitea.exec.instance, volume: "homelab-gitea-data", ssh: { host: "192.168.64.12", user: "ubuntu", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI" } },
             });
         });
     });

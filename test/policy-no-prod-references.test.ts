@@ -94,7 +94,7 @@ describe("policy no-prod-references", () => {
             vmName: "multipass launch --name pi1 --cpus 2 24.04",
             vmInfo: "multipass info pi2 --format json",
             nodeName: "pi3",
-            mdns: "https://pi1.local:6443",
+            mdnsOtherPi: "https://pi4.local:6443",
             unknown: "[unknown]",
             secret: "[secret]",
         };

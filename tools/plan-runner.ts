@@ -7,7 +7,7 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 // Internal to the SDK but exported: waits until every registration has been answered.
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
 import { PlanDocument, PlanResource, SECRET_PLACEHOLDER } from "./plan-types";
-import { markOfflinePlan } from "../components/offline";
+import { markOfflinePlan, setOfflineStackFile } from "../components/offline";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -38,10 +38,32 @@ export function plainValue(v: unknown, reveal = false): unknown {
     return v;
 }
 
+/**
+ * A loopback-only kubeconfig for the offline plan: the sandbox providers refuse an empty one
+ * (components/guard/credentials.ts), so the plan's mocked commands must print a realistic one.
+ * Nothing connects to it: the offline plan reads no identity and registers against mocks.
+ */
+export const OFFLINE_KUBECONFIG = [
+    "apiVersion: v1", "kind: Config",
+    "clusters:", "- name: offline-plan", "  cluster:", "    server: https://127.0.0.1:6443",
+    "contexts:", "- name: offline-plan", "  context:", "    cluster: offline-plan", "    user: offline-plan",
+    "current-context: offline-plan",
+    "users:", "- name: offline-plan", "  user:", "    token: offline-plan-token",
+].join("\n");
+
+/** What the credential-producing commands print under the mocks (realistic, loopback, not secret); others print nothing. */
+function mockStdout(name: string): string {
+    if (/-kubeconfig$/.test(name)) return OFFLINE_KUBECONFIG;
+    if (/-k3d-postgres$|-hosts-data$/.test(name)) return "offline-plan-postgres-admin-password";
+    if (/-vault-bootstrap-dev-token$/.test(name)) return "hvs.offline-plan-root-token";
+    if (/-vault-bootstrap-init$/.test(name)) return JSON.stringify({ rootToken: "hvs.offline-plan-root-token", unsealKey: "offline-plan-unseal-key" });
+    return "";
+}
+
 /** What the mocked providers answer: the inputs echoed back, plus stand-in outputs where a type needs one. */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     const state: Record<string, unknown> = { ...inputs };
-    if (type.startsWith("command:")) state.stdout = "";
+    if (type.startsWith("command:")) state.stdout = mockStdout(name);
     if (type === "vault:index/mount:Mount" || type === "vault:index/authBackend:AuthBackend") {
         state.path = inputs.path ?? name;
         state.accessor = `${name}-accessor`;
@@ -143,6 +165,8 @@ export interface RunPlanOptions {
     /** The program's entry module. */
     program?: string;
     project?: string;
+    /** The stack file the config was read from (--config-file), when not the project's. */
+    stackFile?: string;
 }
 
 export interface PlanRun {
@@ -166,6 +190,7 @@ export async function runPlan(opts: RunPlanOptions): Promise<PlanRun> {
 
     const program = opts.program ?? path.join(PROJECT_DIR, "index.ts");
     markOfflinePlan();
+    setOfflineStackFile(opts.stackFile);
     const failures: unknown[] = [];
     const onRejection = (e: unknown) => failures.push(e);
     process.on("unhandledRejection", onRejection);

@@ -131,7 +131,7 @@ async function plan(args: Args): Promise<number> {
     const config = readStackConfig(PROJECT_DIR, args.stack, args.configFile);
     // Validated here first, where it is known which file holds each key (the program validates again).
     parseConfig(args.stack, config);
-    const plan = evaluate(await runPlan({ stack: args.stack, config }), config);
+    const plan = evaluate(await runPlan({ stack: args.stack, config, stackFile: args.configFile }), config);
     const text = stringifyPlan(plan);
     const mandatory = plan.violations.filter((v) => v.enforcement === "mandatory").length;
 

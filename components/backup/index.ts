@@ -8,6 +8,7 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { requireHostKey } from "../guard/ssh";
 import { BackupSchedule, cronIntervalHours, LabConfig, SCHEDULE_HOURS } from "../config";
 import { DataHostInfo } from "../metal/types";
 import { BackupTarget } from "../edge/backups";
@@ -164,8 +165,9 @@ export class DataHostBackup extends pulumi.ComponentResource {
             const assignments = Object.keys(env).sort().map((k) => `${k}=${shellQuote(env[k])}`);
             const create = `${ssh.sudo ? "sudo -n " : ""}env ${assignments.join(" ")} BACKUP_SCRIPT=${shellQuote(backupScript)} bash -c ${shellQuote(installScript)} backup-install.sh`;
             this.install = new command.remote.Command(`${name}-install`, {
-                // the data host's key from the stack (homelab:hosts[].hostKey): no other host is trusted
-                connection: { host: ssh.host, user: ssh.user, hostKey: ssh.hostKey },
+                // The data host's pinned key: without one the command provider accepts any
+                // (pulumi/pulumi-command v1.2.1 provider/pkg/provider/remote/connection.go).
+                connection: { host: ssh.host, user: ssh.user, hostKey: requireHostKey(`${name}`, ssh.hostKey) },
                 triggers: [ssh.name, ssh.host, ...triggers],
                 create,
                 update: create,

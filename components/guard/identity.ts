@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as Pg from "pg";
 import { ProdIdentity } from "../config";
 import { ESCAPE_HATCH, escapeHatchSet } from "./index";
+import { isOfflinePlan } from "../offline";
 
 export type IdentityKind = "kubernetes" | "vault" | "postgres";
 
@@ -140,6 +141,9 @@ export async function checkLiveIdentity(stack: string, kind: IdentityKind, targe
 }
 
 export interface LiveIdentityGuard {
+    readonly stack: string;
+    /** The offline plan: nothing is read (its mocked commands reach nothing). */
+    readonly offline: boolean;
     /** Passes `value` through once `kind`'s identity, read from `read(value)`, is not prod's. */
     guard<T>(kind: IdentityKind, target: string, value: pulumi.Input<T>, read: (v: T) => Promise<string> | undefined): pulumi.Output<T>;
 }
@@ -149,8 +153,10 @@ export interface LiveIdentityGuard {
  * guard(); the read runs when the value is known. A read that returns undefined (nothing to
  * read yet: the offline plan's mocked commands print nothing) passes the value unchanged.
  */
-export function liveIdentityGuard(stack: string, prod: ProdIdentity, env: NodeJS.ProcessEnv = process.env): LiveIdentityGuard {
+export function liveIdentityGuard(stack: string, prod: ProdIdentity, env: NodeJS.ProcessEnv = process.env, offline = isOfflinePlan()): LiveIdentityGuard {
     return {
+        stack,
+        offline,
         guard<T>(kind: IdentityKind, target: string, value: pulumi.Input<T>, read: (v: T) => Promise<string> | undefined) {
             return pulumi.output(value).apply(async (v) => {
                 const first = read(v as T);
@@ -169,17 +175,57 @@ export function liveIdentityGuard(stack: string, prod: ProdIdentity, env: NodeJS
     };
 }
 
+/** Whether a recorded identity of prod is still the placeholder Pulumi.prod.yaml ships with. */
+export function isPlaceholderIdentity(value: string): boolean {
+    const v = value.trim();
+    return v === "" || /REPLACE-ME/i.test(v) || /^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(v) || /^10*$/.test(v);
+}
+
+/**
+ * Prod's identities, as a sandbox's real run needs them: every one recorded. A run under the engine
+ * (not the offline plan, which never reads an identity) refuses while any is missing or still a
+ * placeholder: with nothing to compare with, every live identity would pass.
+ */
+export function requireProdIdentity(stack: string, identity: ProdIdentity | undefined, offline = isOfflinePlan()): ProdIdentity | undefined {
+    if (offline) return identity;
+    const missing = (Object.keys(IDENTITY_WHAT) as IdentityKind[])
+        .map((k) => IDENTITY_WHAT[k].key)
+        .filter((key) => !identity || isPlaceholderIdentity(identity[key] ?? ""));
+    if (missing.length === 0) return identity;
+    throw new IdentityError(`stack "${stack}" cannot tell prod from what it reaches: Pulumi.prod.yaml homelab:identity `
+        + missing.map((k) => `${k} is ${identity ? JSON.stringify(identity[k]) : "missing"}`).join(", ")
+        + ` (a placeholder). Record prod's identities first: npm run discover -- prod (it reads them from prod and writes them to Pulumi.prod.yaml), commit, then run again.`);
+}
+
+/**
+ * What a credential read gives the guard: in the offline plan nothing is read (its mocked commands
+ * reach nothing); under the engine an empty credential is an error, never a skip: the provider
+ * would fall back to the operator's ambient one (KUBECONFIG, PGPASSWORD, VAULT_TOKEN), which is
+ * exactly what the guard must see.
+ */
+function readOrRefuse(guard: LiveIdentityGuard, kind: IdentityKind, credential: string, what: string, read: () => Promise<string>): Promise<string> | undefined {
+    const stack = guard.stack;
+    if (guard.offline) return undefined;
+    if (!credential.trim()) {
+        throw new IdentityError(`stack "${stack}": ${what} is empty, so ${IDENTITY_WHAT[kind].what} cannot be read; `
+            + "the guard never skips an identity check (an empty credential makes the provider use the operator's ambient one). "
+            + "Check that the layer that produces it ran.");
+    }
+    return read();
+}
+
 /** Metal's outputs with the kubeconfig and the Postgres admin password behind the live identity checks. */
 export function guardedMetal<M extends {
     kubeconfig: pulumi.Output<string>;
     postgres: { host: pulumi.Output<string>; port: pulumi.Output<number>; adminUser: pulumi.Output<string>; adminPassword: pulumi.Output<string> };
 }>(metal: M, guard: LiveIdentityGuard, readers: IdentityReaders = liveReaders): M {
     const kubeconfig = guard.guard("kubernetes", "the cluster of its kubeconfig", metal.kubeconfig,
-        (k: string) => (k.trim() ? readers.kubernetes(k) : undefined));
+        (k: string) => readOrRefuse(guard, "kubernetes", k, "the kubeconfig", () => readers.kubernetes(k)));
     const p = metal.postgres;
     const creds = pulumi.all([p.host, p.port, p.adminUser, p.adminPassword]);
     const password = guard.guard("postgres", "its Postgres", creds,
-        ([host, port, user, pw]: [string, number, string, string]) => (pw ? readers.postgres({ host, port, user, password: pw }) : undefined))
+        ([host, port, user, pw]: [string, number, string, string]) =>
+            readOrRefuse(guard, "postgres", pw ?? "", "the Postgres admin password", () => readers.postgres({ host, port, user, password: pw })))
         .apply(([, , , pw]) => pw);
     return { ...metal, kubeconfig: pulumi.secret(kubeconfig), postgres: { ...p, adminPassword: pulumi.secret(password) } };
 }
@@ -193,5 +239,5 @@ export function guardedVaultAddress(guard: LiveIdentityGuard, address: pulumi.In
     const readyIds = ready.map((r) => (r instanceof pulumi.CustomResource ? r.id : pulumi.output("")));
     const value = pulumi.all([address, token ?? "", ...readyIds]);
     return guard.guard("vault", "its Vault", value,
-        ([a, t]: string[]) => (t ? readers.vault(a) : undefined)).apply(([a]) => a);
+        ([a, t]: string[]) => readOrRefuse(guard, "vault", t ?? "", "the Vault token", () => readers.vault(a))).apply(([a]) => a);
 }

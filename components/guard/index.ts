@@ -20,7 +20,10 @@ import { ConfigError, LabConfig, PROD_STACK, PROJECT, RawConfig } from "../confi
 import { isOfflinePlan } from "../offline";
 import { Fingerprint, loadFingerprint } from "../fingerprint";
 import { excerpt, formatPath, isAddressKey, lastKey, PathSeg, ProdReference, scanForProd } from "./scan";
+import { parseEndpoint } from "./canon";
 
+export { canonicalHost, parseEndpoint } from "./canon";
+export { committedHatchSettings, guardProjectFiles, injectingRuntimeOptions } from "./project";
 export { describeReference, excerpt, formatPath, isAddressKey, parseEmbedded, scanForProd } from "./scan";
 export type { PathSeg, ProdReference, ScanOptions } from "./scan";
 
@@ -113,6 +116,28 @@ function explain(f: ConfigFinding): string {
     return `key "${f.path}" is ${shown}, which names prod: ${f.reason} (prod declares it in ${f.item.source})`;
 }
 
+/** Values opaque here (a secret the offline plan cannot decrypt, an unknown). */
+const OPAQUE_VALUES = new Set(["[secret]", "[unknown]"]);
+
+/**
+ * Every string at a key that names an endpoint (configAddressContext) that no consumer could
+ * parse as a URL, host:port, user@host or host: the guard cannot tell where it goes, so it stops.
+ */
+export function unparseableEndpoints(raw: RawConfig): { path: string; value: string }[] {
+    const out: { path: string; value: string }[] = [];
+    const walk = (v: unknown, segs: PathSeg[]): void => {
+        if (typeof v === "string") {
+            if (OPAQUE_VALUES.has(v) || !configAddressContext(segs)) return;
+            if (!parseEndpoint(v)) out.push({ path: formatPath(segs), value: v });
+            return;
+        }
+        if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...segs, { index: i }]));
+        else if (v && typeof v === "object") for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k], [...segs, { key: k }]);
+    };
+    for (const key of Object.keys(raw).sort()) walk(configValue(raw[key]), [{ key }]);
+    return out;
+}
+
 /**
  * The guard. For prod, nothing to check. For any other stack: throws a ConfigError (printed without
  * a stack trace) listing every config key that names prod, unless LAB_I_MEAN_PROD=true is set, in
@@ -120,6 +145,13 @@ function explain(f: ConfigFinding): string {
  */
 export function guardStack(stack: string, raw: RawConfig, fp: Fingerprint = loadFingerprint(), env: NodeJS.ProcessEnv = process.env): string[] {
     if (stack === PROD_STACK || stack === fp.stack) return [];
+    const bad = unparseableEndpoints(raw);
+    if (bad.length) {
+        const lines = bad.map((b) => `  - key "${b.path}" is ${JSON.stringify(b.value)}: not a URL, host:port, user@host or host name/address`);
+        throw new ConfigError(stack, bad[0].path.startsWith(`${PROJECT}:`) ? bad[0].path.slice(PROJECT.length + 1) : bad[0].path,
+            `stack "${stack}" has endpoint values the guard cannot parse, so it cannot tell whether they reach prod:\n${lines.join("\n")}\n`
+            + `Expected a URL (https://host:port), host:port, user@host or a host name/address. Fix Pulumi.${stack}.yaml (or Pulumi.yaml).`);
+    }
     const findings = findProdReferencesInConfig(raw, fp, env);
     if (findings.length === 0) return [];
     if (escapeHatchSet(env)) {

@@ -21,7 +21,7 @@
 // Everywhere else (a VM's name, `multipass launch --name pi1`, a node name) it is not prod.
 import * as YAML from "yaml";
 import { Fingerprint, FingerprintItem } from "../fingerprint";
-import { canonicalIPv4, cidrContains, formatIPv4, parseIPv4, rangeContains } from "./net";
+import { CanonicalHost, cidrContains, formatIPv4, ipv4OfIPv6, ipv4Readings, ipv4sOf, ipv6CidrContainsIPv4, parseEndpoint, parseIPv6, rangeContains } from "./canon";
 
 export type PathSeg = { key: string } | { index: number } | { embed: true };
 
@@ -147,11 +147,19 @@ interface Hit {
 
 const OCTETS = String.raw`\d{1,3}(?:\.\d{1,3}){3}`;
 // An address not glued to other digits or dots-with-digits; optionally /prefix or -last (a range).
-const IP_RE = new RegExp(String.raw`(?<![0-9]|[0-9]\.)(${OCTETS})(?:\/(\d{1,2})(?![0-9])|[ \t]?-[ \t]?(${OCTETS}))?(?![0-9]|\.[0-9])`, "g");
+const IP_RE = new RegExp(String.raw`(?<![0-9]|[0-9]\.)(${OCTETS})(?:\/(\d{1,2})(?![0-9])|[ \t]?-[ \t]?(?:(${OCTETS})|(\d{1,3})(?![0-9.])))?(?![0-9]|\.[0-9])`, "g");
+// A numeric host in inet_aton's other forms: 1 to 4 parts, decimal, octal or hex; optionally /prefix.
+const NUM_PART = String.raw`(?:0[xX][0-9A-Fa-f]+|\d+)`;
+const NUM_RE = new RegExp(String.raw`(?<![A-Za-z0-9_.:\/%-])(${NUM_PART}(?:\.${NUM_PART}){0,3})\.?(?:\/(\d{1,2})(?![0-9]))?(?![A-Za-z0-9_]|\.[A-Za-z0-9])`, "g");
+// An IPv6 literal (validated by ipaddr.js), with an optional zone id and /prefix.
+const V6_RE = /(?<![0-9A-Za-z:.])((?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?)(?:%[A-Za-z0-9._~-]+)?(?:\/(\d{1,3})(?![0-9]))?/g;
+// A word: what a consumer could take as one URL or host.
+const WORD_RE = /[^\s"'`<>()[\]{},;|\\=]+/g;
 const LABEL = String.raw`[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?`;
 const DNS_RE = new RegExp(String.raw`(?<![A-Za-z0-9-])(?:${LABEL}\.)+${LABEL}\.?(?![A-Za-z0-9-])`, "g");
 const NIP_RE = /^(?:.*[.-])?(\d{1,3})[.-](\d{1,3})[.-](\d{1,3})[.-](\d{1,3})\.(?:nip|sslip|xip)\.io$/;
 const URL_RE = /[A-Za-z][A-Za-z0-9+.-]*:\/\/([^\s\/?#"'<>\\`]+)/g;
+const URL_RE_ONE = /[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 function escapeRe(s: string): string {
     return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -187,6 +195,7 @@ class Matcher {
                 case "postgres": this.postgresItem = it; break;
                 case "bucket":
                 case "gcpProject":
+                case "hostKey":
                     this.tokens.push({ re: tokenRe(it.value), item: it, what: it.what });
                     break;
                 case "zoneId":
@@ -195,7 +204,7 @@ class Matcher {
             }
         }
         for (const h of fp.hosts) {
-            const n = parseIPv4(h.address);
+            const n = ipv4Readings(h.address)[0];
             const item = this.byAddress.get(h.address);
             if (n !== undefined && item) this.addressNums.push({ n, item, host: h.name });
         }
@@ -210,21 +219,23 @@ class Matcher {
         if (fp.hostNames.length) this.shortRe = fp.hostNames.map(escapeRe).join("|");
     }
 
-    /** The fingerprint item of an address (canonical dotted form), if prod's. */
-    private addressHit(ip: string, after: string, match: string): Hit | undefined {
-        const item = this.byAddress.get(ip);
-        if (!item) {
+    /** The hit of an IPv4 address (as a number), if prod's. `after`: the text that follows (a port). */
+    private addressHit(n: number, after: string, match: string, spelled = ""): Hit | undefined {
+        const ip = formatIPv4(n);
+        const how = spelled ? ` (${spelled} is ${ip})` : "";
+        const port = /^:(\d{1,5})(?![0-9])/.exec(after)?.[1];
+        const a = this.addressNums.find((x) => x.n === n);
+        if (!a) {
             if (this.vaultItem && this.vaultItem.value === ip) {
-                return { match, item: this.vaultItem, reason: `${ip} is ${this.vaultItem.what}` };
+                return { match, item: this.vaultItem, reason: `${ip}${how} is ${this.vaultItem.what}` };
             }
             return undefined;
         }
-        const port = /^:(\d{1,5})(?![0-9])/.exec(after)?.[1];
         if (this.postgresItem && this.fp.postgres && port !== undefined && Number(port) === this.fp.postgres.port
             && this.fp.postgres.address === ip) {
-            return { match: `${match}:${port}`, item: this.postgresItem, reason: `${ip}:${port} is ${this.postgresItem.what}` };
+            return { match: `${match}:${port}`, item: this.postgresItem, reason: `${ip}:${port}${how} is ${this.postgresItem.what}` };
         }
-        return { match: port ? `${match}:${port}` : match, item, reason: `${ip} is ${item.what}` };
+        return { match: port ? `${match}:${port}` : match, item: a.item, reason: `${spelled ? `${spelled} is ${ip}, ` : `${ip} is `}${a.item.what}` };
     }
 
     private containedHit(match: string, kind: "CIDR" | "range", contains: (n: number) => boolean): Hit | undefined {
@@ -235,26 +246,33 @@ class Matcher {
     }
 
     /** The item a DNS name reaches, most specific first: a host's name, the vault, the tunnel, the zone. */
-    private nameHit(raw: string, after: string): Hit | undefined {
-        const name = raw.toLowerCase().replace(/\.$/, "");
+    private nameHit(raw: string, after: string, canonical?: string): Hit | undefined {
+        const name = (canonical ?? raw).toLowerCase().replace(/\.$/, "");
+        const how = canonical !== undefined && canonical !== raw.toLowerCase().replace(/\.$/, "") ? ` (${raw} is ${name})` : "";
         const port = /^:(\d{1,5})(?![0-9])/.exec(after)?.[1];
         const pg = this.fp.postgres;
-        if (pg && this.postgresItem && pg.hostname === name && port !== undefined && Number(port) === pg.port) {
-            return { match: `${raw}:${port}`, item: this.postgresItem, reason: `${name}:${port} is ${this.postgresItem.what}` };
+        if (pg && this.postgresItem && port !== undefined && Number(port) === pg.port
+            && (pg.hostname === name || `${pg.host}.local` === name)) {
+            return { match: `${raw}:${port}`, item: this.postgresItem, reason: `${name}:${port}${how} is ${this.postgresItem.what}` };
         }
         const direct = this.byHostname.get(name)
             ?? (this.vaultItem?.value === name ? this.vaultItem : undefined)
             ?? (this.tunnelItem?.value === name ? this.tunnelItem : undefined);
-        if (direct) return { match: raw, item: direct, reason: `${name} is ${direct.what}` };
+        if (direct) return { match: raw, item: direct, reason: `${name}${how} is ${direct.what}` };
+        // The LAN answers for a Pi under its multicast-DNS name too (avahi on Raspberry Pi OS).
+        const mdns = /^(.*)\.local$/.exec(name);
+        const short = mdns ? this.byHostName.get(mdns[1]) : undefined;
+        if (short) return { match: raw, item: short, reason: `${name}${how} is the multicast-DNS name of ${short.what.replace(/^the name of /, "")}` };
         const nip = NIP_RE.exec(name);
         if (nip) {
-            const ip = canonicalIPv4(nip.slice(1, 5).join("."));
-            const item = ip ? this.byAddress.get(ip) : undefined;
-            if (item) return { match: raw, item, reason: `${name} resolves to ${ip}, ${item.what}` };
+            for (const n of ipv4Readings(nip.slice(1, 5).join("."))) {
+                const a = this.addressNums.find((x) => x.n === n);
+                if (a) return { match: raw, item: a.item, reason: `${name} resolves to ${formatIPv4(n)}, ${a.item.what}` };
+            }
         }
         for (const z of this.zoneItems) {
             if (name === z.value || name.endsWith(`.${z.value}`)) {
-                return { match: raw, item: z, reason: name === z.value ? `${name} is ${z.what}` : `${name} is in ${z.what}` };
+                return { match: raw, item: z, reason: name === z.value ? `${name}${how} is ${z.what}` : `${name}${how} is in ${z.what}` };
             }
         }
         return undefined;
@@ -272,38 +290,100 @@ class Matcher {
         return { match, item, reason: `${host} (${how}) is ${item.what}` };
     }
 
+    /**
+     * The hits of one host, canonical (canon.ts): an address in any spelling, an IPv6 that carries
+     * a prod address, a name (a bare prod host name where `short` says it is used as a host).
+     */
+    private hostHits(c: CanonicalHost, raw: string, after: string, short: string | undefined): Hit[] {
+        const out: Hit[] = [];
+        for (const n of ipv4sOf(c)) {
+            const h = this.addressHit(n, after, raw, raw.replace(/^\[|\]$/g, "") === formatIPv4(n) ? "" : raw);
+            if (h) out.push(h);
+        }
+        if (c.kind === "name") {
+            const h = this.nameHit(raw, after, c.value)
+                ?? (short !== undefined ? this.shortNameHit(c.value, `${raw}${/^:\d{1,5}/.exec(after)?.[0] ?? ""}`, short) : undefined);
+            if (h) out.push(h);
+        }
+        return out;
+    }
+
     /** Every prod reference in one string. `addressContext`: the string is the value of an address-like key. */
     scanText(s: string, addressContext: boolean): Hit[] {
         const hits: Hit[] = [];
-        const push = (h: Hit | undefined) => {
-            if (h) hits.push(h);
+        const push = (h: Hit | Hit[] | undefined) => {
+            if (Array.isArray(h)) hits.push(...h);
+            else if (h) hits.push(h);
         };
 
-        // Addresses, CIDRs, ranges.
+        // Dotted quads (leading zeros read as inet_aton's octal and as decimal), CIDRs, ranges.
         for (const m of s.matchAll(IP_RE)) {
-            const ip = canonicalIPv4(m[1]);
-            if (!ip) continue;
-            const n = parseIPv4(ip)!;
-            if (m[2] !== undefined) {
+            const readings = ipv4Readings(m[1]);
+            if (readings.length === 0) continue;
+            if (m[2] !== undefined && Number(m[2]) <= 32) {
                 const prefix = Number(m[2]);
-                if (prefix <= 32) {
-                    push(this.containedHit(m[0], "CIDR", (a) => cidrContains(n, prefix, a)));
+                push(this.containedHit(m[0], "CIDR", (a) => readings.some((n) => cidrContains(n, prefix, a))));
+                continue;
+            }
+            if (m[3] !== undefined || m[4] !== undefined) {
+                const lasts = m[3] !== undefined
+                    ? ipv4Readings(m[3])
+                    : readings.map((n) => Math.floor(n / 256) * 256 + Number(m[4]));
+                if (lasts.length && (m[4] === undefined || Number(m[4]) <= 255)) {
+                    push(this.containedHit(m[0], "range", (a) => readings.some((n) => lasts.some((l) => rangeContains(n, l, a)))));
                     continue;
                 }
             }
-            if (m[3] !== undefined) {
-                const last = parseIPv4(canonicalIPv4(m[3]) ?? "");
-                if (last !== undefined) {
-                    push(this.containedHit(m[0], "range", (a) => rangeContains(n, last, a)));
-                    continue;
-                }
+            const after = s.slice(m.index! + m[0].length);
+            for (const n of readings) push(this.addressHit(n, after, m[1], formatIPv4(n) === m[1] ? "" : m[1]));
+        }
+
+        // The other numeric spellings getaddrinfo's inet_aton accepts: 3232235977, 0xc0a801c9,
+        // 0300.0250.1.0311, 192.168.457, 192.11010505 (a CIDR of one too).
+        for (const m of s.matchAll(NUM_RE)) {
+            if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(m[1])) continue; // a dotted quad: above
+            const readings = ipv4Readings(m[1]);
+            if (m[2] !== undefined && Number(m[2]) <= 32) {
+                const prefix = Number(m[2]);
+                push(this.containedHit(m[0], "CIDR", (a) => readings.some((n) => cidrContains(n, prefix, a))));
+                continue;
             }
-            push(this.addressHit(ip, s.slice(m.index! + m[0].length), m[1]));
+            const after = s.slice(m.index! + m[0].length);
+            for (const n of readings) push(this.addressHit(n, after, m[1], m[1]));
+        }
+
+        // IPv6 that carries a prod address (::ffff:192.168.1.201, ::ffff:c0a8:1c9, 64:ff9b::c0a8:1c9), or a network of them.
+        for (const m of s.matchAll(V6_RE)) {
+            const a = parseIPv6(m[1]);
+            if (!a) continue;
+            if (m[2] !== undefined && Number(m[2]) <= 128) {
+                const prefix = Number(m[2]);
+                push(this.containedHit(m[0], "CIDR", (n) => ipv6CidrContainsIPv4(a, prefix, n)));
+                continue;
+            }
+            push(this.hostHits({ kind: "ipv6", value: a.toNormalizedString(), v4: ipv4OfIPv6(a) }, m[1],
+                s.slice(m.index! + m[0].length).replace(/^\]/, ""), undefined));
+        }
+
+        // The host of every URL, as its consumer reads it (percent-decoded, IDNA-mapped, numeric forms).
+        for (const m of s.matchAll(URL_RE)) {
+            const ep = parseEndpoint(m[1]);
+            if (!ep) continue;
+            push(this.hostHits(ep.host, ep.rawHost, ep.port !== undefined ? `:${ep.port}` : "", "the host of a URL"));
+        }
+
+        // Words a URL parser would fold into another name: percent-encoding, non-ASCII (IDNA).
+        for (const m of s.matchAll(WORD_RE)) {
+            const w = m[0];
+            if (!/[^\x00-\x7f]|%[0-9A-Fa-f]{2}/.test(w) || URL_RE_ONE.test(w)) continue;
+            const ep = parseEndpoint(w);
+            if (!ep || ep.host.kind !== "name" || ep.host.value === ep.rawHost.toLowerCase()) continue;
+            push(this.hostHits(ep.host, w, ep.port !== undefined ? `:${ep.port}` : "", addressContext ? "used as an address" : undefined));
         }
 
         // DNS names on label boundaries.
         for (const m of s.matchAll(DNS_RE)) {
-            if (/^[0-9.]+$/.test(m[0])) continue; // an address: handled above
+            if (/^[0-9.]+$/.test(m[0]) || /^0[xX]/.test(m[0])) continue; // an address: handled above
             push(this.nameHit(m[0], s.slice(m.index! + m[0].length)));
         }
 
@@ -315,12 +395,6 @@ class Matcher {
         if (this.shortRe) {
             const short = this.shortRe;
             const end = String.raw`\.?(?![A-Za-z0-9_-]|\.[A-Za-z0-9])`;
-            // The host of a URL.
-            for (const m of s.matchAll(URL_RE)) {
-                const authority = m[1].slice(m[1].lastIndexOf("@") + 1);
-                const host = authority.startsWith("[") ? authority.slice(1, authority.indexOf("]")) : authority.split(":")[0];
-                push(this.shortNameHit(host, m[0], "the host of a URL"));
-            }
             // host:port
             for (const m of s.matchAll(new RegExp(String.raw`(?<![A-Za-z0-9_.\/-])(${short})\.?:(\d{1,5})(?![0-9])`, "gi"))) {
                 push(this.shortNameHit(m[1], m[0], "host:port"));
@@ -342,8 +416,8 @@ class Matcher {
             }
             // The whole value, where it is an address.
             if (addressContext) {
-                const v = s.trim().replace(/:(\d{1,5})$/, "").replace(/\.$/, "");
-                push(this.shortNameHit(v, s.trim(), "used as an address"));
+                const ep = parseEndpoint(s.trim());
+                if (ep) push(this.hostHits(ep.host, ep.rawHost, ep.port !== undefined ? `:${ep.port}` : "", "used as an address"));
             }
         }
         return hits;

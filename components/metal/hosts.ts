@@ -11,6 +11,7 @@ import * as command from "@pulumi/command";
 import { Role } from "../config";
 import { DataHostInfo, GiteaEndpoint, MetalOutputs, NodeInfo, PostgresEndpoint } from "./types";
 import { remoteScriptCommand } from "./scripts";
+import { requireHostKey } from "../guard/ssh";
 import { COMPOSE_DEFAULTS, DATA_COMPOSE_PROJECT, DATA_HOST_DIR, DATA_VOLUMES, MINIO_ROOT_USER, POSTGRES_ADMIN_USER, renderCompose } from "./render";
 
 export interface HostTarget {
@@ -103,7 +104,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
         const connection = (h: HostTarget): command.types.input.remote.ConnectionArgs => ({
             host: h.address,
             user: args.sshUser,
-            hostKey: h.hostKey,
+            hostKey: requireHostKey(`${name}-${h.name}`, h.hostKey),
         });
         // The host a command runs on, in plain sight: connection is a secret input (it may carry
         // credentials), so plans and previews show it redacted. A new host (or a VM launched
@@ -225,7 +226,7 @@ export class K3sHosts extends pulumi.ComponentResource implements MetalOutputs {
                 : pulumi.output(args.existingData?.postgresAdminPassword ?? "")),
         };
         const giteaUrl = ready(pulumi.interpolate`http://${dataAddress}:${COMPOSE_DEFAULTS.giteaHttpPort}`);
-        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl, exec: { instance: data ? data.id : pulumi.output(EXISTING_DATA_INSTANCE), volume: DATA_VOLUMES.gitea, ssh: { host: dataAddress, user: args.sshUser } } };
+        this.gitea = { url: giteaUrl, clusterUrl: giteaUrl, exec: { instance: data ? data.id : pulumi.output(EXISTING_DATA_INSTANCE), volume: DATA_VOLUMES.gitea, ssh: { host: dataAddress, user: args.sshUser, hostKey: dataHost.hostKey } } };
         this.dataHost = {
             ssh: { host: dataAddress, user: args.sshUser, sudo, name: dataHost.name, hostKey: dataHost.hostKey },
             composeProject: args.composeProject ?? DATA_COMPOSE_PROJECT,

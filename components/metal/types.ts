@@ -46,7 +46,8 @@ export interface GiteaExec {
     instance: pulumi.Output<string>;
     container?: string;
     volume?: string;
-    ssh?: { host: pulumi.Output<string>; user: string };
+    /** hostKey: the data host's pinned SSH host key (the command provider accepts no other). */
+    ssh?: { host: pulumi.Output<string>; user: string; hostKey: pulumi.Input<string> };
 }
 
 /** A sandbox's own S3-compatible backup target (MinIO) that the metal layer runs. */
@@ -65,7 +66,7 @@ export interface ObjectStoreEndpoint {
 /** Where the data host's backup job runs and what it backs up. */
 export interface DataHostInfo {
     /** hosts and multipass: reached over SSH; k3d: none (the data host is this machine). */
-    /** hostKey: the key the host must present (the command provider refuses any other). */
+    /** hostKey: the data host's pinned SSH host key (the command provider accepts no other). */
     ssh?: { host: pulumi.Output<string>; user: string; sudo: boolean; name: string; hostKey: pulumi.Input<string> };
     /** The Postgres and Gitea containers: compose services of this project, or container names. */
     composeProject?: string;

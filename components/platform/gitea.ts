@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { requireHostKey } from "../guard/ssh";
 import * as k8s from "@pulumi/kubernetes";
 import { GiteaEndpoint } from "../metal/types";
 import { shellQuote } from "../metal/scripts";
@@ -94,7 +95,9 @@ export class GiteaBootstrap extends pulumi.ComponentResource {
             const env = { ...adminEnv, PASSWORD_FILE: REMOTE_ADMIN_PASSWORD_FILE };
             const create = remoteCommand("gitea-admin.sh", env, sudo);
             this.admin = new command.remote.Command(`${name}-admin`, {
-                connection: { host: ssh.host, user: ssh.user },
+                // The data host's pinned key: without one the command provider accepts any
+                // (pulumi/pulumi-command v1.2.1 provider/pkg/provider/remote/connection.go).
+                connection: { host: ssh.host, user: ssh.user, hostKey: requireHostKey(`${name}`, ssh.hostKey) },
                 triggers: [ssh.host, GITEA_ADMIN_USER, g.exec.instance],
                 create,
                 update: create,

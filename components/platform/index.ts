@@ -1,6 +1,7 @@
 // The platform layer: explicit providers from the metal layer's outputs, the Helm releases
 // (Longhorn, Vault, Vault Secrets Operator, Argo CD), Vault brought up and configured.
 import * as pulumi from "@pulumi/pulumi";
+import { kubeconfigProblem, requireCredential } from "../guard/credentials";
 import * as k8s from "@pulumi/kubernetes";
 import * as postgresql from "@pulumi/postgresql";
 import * as vault from "@pulumi/vault";
@@ -55,8 +56,12 @@ export class Platform extends pulumi.ComponentResource {
         const { config: cfg, metal } = args;
 
         // Providers: explicit, from the metal layer; never the operator's ambient kube context.
+        // A sandbox's providers fail closed (components/guard/credentials.ts): no empty credential,
+        // no setting left to the environment.
+        const own = <T extends string | undefined>(provider: string, key: string, v: pulumi.Input<T>, check?: (x: string | undefined) => string | undefined) =>
+            (cfg.isProd ? pulumi.output(v) : requireCredential(provider, key, v, check));
         this.kubernetesProvider = new k8s.Provider(`${name}-kubernetes-provider`, {
-            kubeconfig: metal.kubeconfig,
+            kubeconfig: own("kubernetes", "kubeconfig", metal.kubeconfig, kubeconfigProblem),
             // Stable identity: new certificates in the kubeconfig update the provider instead of
             // replacing it (and everything under it).
             clusterIdentifier: `${cfg.project}-${cfg.stack}`,
@@ -70,10 +75,13 @@ export class Platform extends pulumi.ComponentResource {
             host: metal.postgres.host,
             port: metal.postgres.port,
             username: metal.postgres.adminUser,
-            // empty where an existing data host's password is not in config: the provider's PGPASSWORD
-            password: metal.postgres.adminPassword.apply((p) => p || undefined),
+            // prod: empty where an existing data host's password is not in config: the provider's
+            // PGPASSWORD. A sandbox: its own, never empty.
+            password: cfg.isProd ? metal.postgres.adminPassword.apply((p) => p || undefined) : own("postgresql", "password", metal.postgres.adminPassword),
             sslmode: "disable",
             superuser: true,
+            // PGDATABASE would be read otherwise (cyrilgdn/terraform-provider-postgresql postgresql/provider.go)
+            ...(cfg.isProd ? {} : { database: "postgres" }),
         }, { parent: this });
         const k8sOpts = { parent: this, provider: this.kubernetesProvider };
         // Prod changes only through migrations (components/migrations.ts); a sandbox runs them all.
@@ -196,7 +204,8 @@ export class Platform extends pulumi.ComponentResource {
         }
         this.vaultProvider = new vault.Provider(`${name}-vault-provider`, {
             address: args.guardVault ? args.guardVault(vaultAddress, vaultToken, vaultReady) : vaultAddress,
-            token: vaultToken,
+            // a sandbox: its own root token, never empty (else $VAULT_TOKEN or ~/.vault-token)
+            token: cfg.isProd ? vaultToken : own("vault", "token", vaultToken ?? ""),
             skipChildToken: true,
         }, { parent: this, dependsOn: vaultReady });
 

@@ -79,3 +79,36 @@ export function projectApps(): Record<string, Record<string, unknown>> {
     const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
     return JSON.parse(JSON.stringify(doc.config.apps.value));
 }
+
+/**
+ * A scratch copy of the project (its committed files, node_modules linked), where a test may edit
+ * Pulumi.yaml or add files and run the plan as a user runs it. Not a git work tree.
+ */
+export function scratchProject(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lab-project-"));
+    const files = spawnSync("git", ["ls-files", "-z"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\0").filter(Boolean);
+    for (const f of files) {
+        const src = path.join(ROOT, f);
+        if (!fs.existsSync(src)) continue;
+        fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        fs.copyFileSync(src, path.join(dir, f));
+    }
+    // files of this branch not committed yet (a test run before the commit) come along too
+    for (const f of spawnSync("git", ["ls-files", "-z", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\0").filter(Boolean)) {
+        fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+    }
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    return dir;
+}
+
+/** `npm run plan -- <args>` in another copy of the project. */
+export function runPlanCliIn(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): PlanRun {
+    const r = spawnSync(process.execPath, ["-r", path.join(dir, "tools", "register.js"), path.join(dir, "tools", "plan.ts"), ...args], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+        maxBuffer: 256 * 1024 * 1024,
+    });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
