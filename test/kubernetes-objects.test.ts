@@ -12,13 +12,14 @@ import { parseConfig } from "../components/config";
 import { readStackConfig } from "../components/stack-config";
 import { findValidator, isCoreObject, validateCoreObjects, VALIDATOR_ENV } from "../tools/k8s-schema";
 import { PlanResource } from "../tools/plan-types";
-import { planOf, ROOT, STACKS } from "./helpers/plan";
+import { planOf, programPlanOf, ROOT, STACKS, writeStackFile } from "./helpers/plan";
+import { MIGRATIONS } from "../components/migrations";
 
 const CR_TYPE = /^kubernetes:(argoproj\.io|secrets\.hashicorp\.com|longhorn\.io)\/v[0-9a-z]+:/;
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 
-function k8sValidate(stack: string): { status: number; doc: { kubernetes: string; validated: { urn: string; schema: string }[]; problems: unknown[] } } {
-    const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "tools", "register.js"), path.join(ROOT, "tools", "k8s-validate.ts"), stack],
+function k8sValidate(stack: string, configFile?: string): { status: number; doc: { kubernetes: string; validated: { urn: string; schema: string }[]; problems: unknown[] } } {
+    const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "tools", "register.js"), path.join(ROOT, "tools", "k8s-validate.ts"), stack, ...(configFile ? ["--config-file", configFile] : [])],
         { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     assert.ok(r.status === 0 || r.status === 1, `k8s-validate ${stack} exited ${r.status}: ${r.stderr}`);
     return { status: r.status!, doc: JSON.parse(r.stdout) };
@@ -44,18 +45,25 @@ describe("core Kubernetes objects validate against Kubernetes 1.34's OpenAPI sch
         assert.match(k3s, /^v1\.34\.\d+\+k3s\d+$/);
     });
 
-    for (const stack of STACKS) {
-        it(`every core object of ${stack}'s plan is valid, against the 1.34 schema, and every Kubernetes object is validated somewhere`, () => {
-            const { status, doc } = k8sValidate(stack);
+    // The three stacks as committed (prod: its adoption baseline, no migration on), and the program's
+    // own definitions on prod (every migration on), which hold what the baseline only adopts.
+    const cases = [
+        ...STACKS.map((stack) => ({ stack, title: `${stack}'s plan`, file: undefined as string | undefined, plan: () => planOf(stack), kinds: stack === "prod" ? ["Namespace", "ServiceAccount"] : ["Namespace", "ServiceAccount", "Secret"] })),
+        { stack: "prod", title: "prod's plan with every migration on", file: "migrations", plan: () => programPlanOf("prod"), kinds: ["Namespace", "ServiceAccount", "Secret"] },
+    ];
+    for (const c of cases) {
+        it(`every core object of ${c.title} is valid, against the 1.34 schema, and every Kubernetes object is validated somewhere`, () => {
+            const file = c.file && writeStackFile("prod", { "homelab:migrations": [...MIGRATIONS] });
+            const { status, doc } = k8sValidate(c.stack, file || undefined);
             assert.deepEqual(doc.problems, []);
             assert.equal(status, 0);
             assert.match(doc.kubernetes, /^1\.34\.\d+$/);
             for (const v of doc.validated) assert.equal(v.schema, "1.34", v.urn);
-            const kube = planOf(stack).resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers:"));
+            const kube = c.plan().resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers:"));
             const core = kube.filter((r) => isCoreObject(r.type));
             assert.deepEqual(doc.validated.map((v) => v.urn).sort(), core.map((r) => r.urn).sort(), "the validated objects are the plan's core objects");
             const kinds = new Set(core.map((r) => r.type.split(":")[2]));
-            for (const k of ["Namespace", "ServiceAccount", "Secret"]) assert.ok(kinds.has(k), `${stack} has a ${k}`);
+            for (const k of c.kinds) assert.ok(kinds.has(k), `${c.title} has a ${k}`);
             const elsewhere = kube.filter((r) => !isCoreObject(r.type) && !CR_TYPE.test(r.type) && r.type !== HELM_RELEASE);
             assert.deepEqual(elsewhere.map((r) => r.type), [], "a Kubernetes type neither core, nor a CustomResource of test/crds.test.ts, nor a Helm release");
         });

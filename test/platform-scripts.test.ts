@@ -368,7 +368,7 @@ describeInShells("platform scripts (fake kubectl)", function () { // laptop-side
             assert.deepEqual(needs.map(([t]) => t), ["kubectl", "jq"]);
             for (const [tool, hint] of needs) assert.equal(hint, `install ${tool}: brew install ${tool}`);
             const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
-            const row = readme.split("\n").find((l) => l.startsWith("| needs |"));
+            const row = readme.split("\n").find((l) => l.startsWith("| needs "));
             assert.ok(row, "README's sandboxes table has a needs row");
             const vmsCell = row.split("|")[3];
             for (const [tool] of needs) assert.ok(vmsCell.includes(`\`${tool}\``), `README: sandbox-vms needs ${tool}`);

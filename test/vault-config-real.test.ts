@@ -9,7 +9,7 @@ import { PlanDocument, PlanResource } from "../tools/plan-types";
 import { useOpenBao } from "./helpers/openbao";
 import { TokenReviewApi } from "./helpers/token-review";
 import { applyPlan, resetServer } from "./helpers/pg-applier";
-import { planOf, projectApps } from "./helpers/plan";
+import { planOf, programPlanOf, projectApps } from "./helpers/plan";
 import { usePostgres } from "./helpers/postgres-server";
 import { applyVault, mapConnectionUrl, readBackDifferences, unapplyVault, vaultCallsOf, vaultResources } from "./helpers/vault-applier";
 
@@ -48,7 +48,9 @@ describe("the Vault applier (terraform-provider-vault v5.8.0's calls)", () => {
     });
 
     it("makes the provider's calls for prod's plan: one per resource, on the provider's paths", () => {
-        const plan = planOf("prod");
+        // the program's definitions (prod with every migration on); the adoption baseline's Vault
+        // writes are the replica proof's (test/adoption-replica.test.ts)
+        const plan = programPlanOf("prod");
         const calls = vaultResources(plan.resources).flatMap((r) => vaultCallsOf(r, { postgres: { host: "127.0.0.1", port: 5 }, passwords: new Map([["vault_admin", "x"]]), kubernetesHost: NO_K8S }) ?? []);
         const paths = calls.map((c) => `${c.method} ${c.path}`);
         assert.ok(paths.includes("POST sys/mounts/apps") && paths.includes("POST sys/mounts/database") && paths.includes("POST sys/auth/kubernetes"), paths.join("\n"));
@@ -70,7 +72,7 @@ describe("the plans' Vault configuration on a real Vault API server (OpenBao)", 
     after(() => k8s.stop());
 
     const cases: { title: string; plan: () => PlanDocument }[] = [
-        { title: "prod with an in-cluster sibling (erp: prod, sandbox)", plan: () => planOf("prod", { "homelab:apps": withSibling() }) },
+        { title: "prod with an in-cluster sibling (erp: prod, sandbox)", plan: () => programPlanOf("prod", { "homelab:apps": withSibling() }) },
         { title: "sandbox-k3d", plan: () => planOf("sandbox-k3d") },
         { title: "sandbox-vms", plan: () => planOf("sandbox-vms") },
     ];

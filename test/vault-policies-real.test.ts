@@ -12,7 +12,7 @@ import { instanceNames, InstanceNames } from "../components/naming";
 import { PlanDocument } from "../tools/plan-types";
 import { useOpenBao } from "./helpers/openbao";
 import { applyPlan, resetServer } from "./helpers/pg-applier";
-import { planOf, projectApps } from "./helpers/plan";
+import { programPlanOf, projectApps } from "./helpers/plan";
 import { usePostgres } from "./helpers/postgres-server";
 import { TokenReviewApi } from "./helpers/token-review";
 import { applyVault, unapplyVault, VaultCredentials } from "./helpers/vault-applier";
@@ -51,7 +51,8 @@ describe("Vault policies enforced by a real Vault API server (OpenBao), through 
     before(async function () {
         this.timeout(300_000);
         await k8s.start();
-        plan = planOf("prod", { "homelab:apps": withSibling() });
+        // the program's definitions: prod with every migration on (a new sibling needs the database contract)
+        plan = programPlanOf("prod", { "homelab:apps": withSibling() });
         instances = plan.resources.filter((r) => r.type === "lab:apps:AppInstance").map((r) => instanceNames(r.inputs.app as string, r.inputs.env as string));
         assert.ok(instances.some((n) => n.instance === "erp") && instances.some((n) => n.instance === "erp-sandbox"));
         await unapplyVault(bao(), bao().rootToken, plan.resources);

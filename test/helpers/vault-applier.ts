@@ -185,7 +185,7 @@ export function vaultCallsOf(r: PlanResource, opts: VaultApplyOptions = {}): Vau
             for (const k of ["maxIdleConnections", "maxConnectionLifetime", "usernameTemplate", "authType", "serviceAccountJson", "tlsCa", "tlsCertificate", "privateKey", "selfManaged", "pluginName"]) {
                 if (pg[k] !== undefined) throw new Error(`${r.urn}: postgresql.${k} is not implemented by the applier (resource_database_secret_backend_connection.go)`);
             }
-            for (const k of ["pluginName", "passwordPolicy", "rootRotationStatements", "data", "pluginVersion"]) {
+            for (const k of ["passwordPolicy", "rootRotationStatements", "data", "pluginVersion"]) {
                 if (i[k] !== undefined) throw new Error(`${r.urn}: ${k} is not implemented by the applier (resource_database_secret_backend_connection.go)`);
             }
             const username = str(pg, "username");
@@ -196,7 +196,8 @@ export function vaultCallsOf(r: PlanResource, opts: VaultApplyOptions = {}): Vau
                 password = known;
             }
             const data: Record<string, unknown> = {
-                plugin_name: "postgresql-database-plugin",
+                // the top-level plugin_name (set by prod's adoption baseline, as discovered) overrides the default
+                plugin_name: i.pluginName === undefined ? "postgresql-database-plugin" : str(i, "pluginName"),
                 connection_url: mapConnectionUrl(str(pg, "connectionUrl"), opts.postgres, r.urn),
                 max_open_connections: int(pg, "maxOpenConnections", 2),
                 username,
