@@ -24,6 +24,8 @@ export const COMMANDS: readonly CommandEntry[] = [
     { name: "bench", module: "bench", summary: "the offline plan's speed per stack and on synthetic catalogues, as multiples of a floor (about 100 s)" },
     { name: "discover", module: "discover", summary: "read-only: what prod must adopt, read from the live lab into facts/prod.json" },
     { name: "doctor", module: "doctor", summary: "read-only, offline: what this machine lacks for a stack, with the fix for each" },
+    { name: "k8s-validate", module: "k8s-validate", summary: "every core Kubernetes object of a stack's offline plan against Kubernetes 1.34's OpenAPI schema" },
+    { name: "config-docs", module: "config-docs", summary: "write (or --check) what is generated from the configuration schema: the README's table, the project schema, the validators" },
 ];
 
 export const TOOLS_DIR = __dirname;
