@@ -45,7 +45,9 @@ describe("placeholders in prod's configuration", () => {
         assert.ok(isConfigError(err), "a configuration error, printed without a stack trace");
         const msg = (err as Error).message;
         for (const k of ["homelab:cloudflareZoneId", "homelab:tunnelHostname", "homelab:backup.project"]) assert.ok(msg.includes(k), k);
-        assert.match(msg, /Pulumi\.prod\.yaml/);
+        assert.match(msg, /"homelab:cloudflareZoneId" in Pulumi\.prod\.yaml/);
+        // a project-level key is named in the file that holds it
+        assert.match(msg, /"homelab:versions\.rclone\.sha256LinuxArm64" in Pulumi\.yaml /);
     });
 
     it("only warn in the offline plan, which still runs", () => {

@@ -26,7 +26,7 @@ export { DEFAULT_CONNECTION_LIMIT, MAX_CONNECTION_LIMIT } from "./apps";
 export { cronIntervalHours } from "./backup-schedule";
 export { isOpenSshPublicKey } from "./metal";
 export { RCLONE_MIN_VERSION, versionAtLeast } from "./versions";
-export { SCHEMA_FILE, configSchema } from "./schema";
+export { SCHEMA_FILE, configSchema, keyInfo } from "./schema";
 export { recordSources, sourcesOf, PROJECT_FILE, stackFileName };
 export type { ConfigSources };
 

@@ -16,7 +16,7 @@
 //     do not count in homelab:vms[].name, homelab:hosts[].name and homelab:dataHost: those name the
 //     stack's own machines (sandbox-vms mirrors prod with VMs called pi1..pi3, and dataHost must
 //     be one of them), which is not a way to reach prod.
-import { ConfigError, LabConfig, PROD_STACK, PROJECT, RawConfig } from "../config";
+import { ConfigError, keyInfo, LabConfig, PROD_STACK, PROJECT, PROJECT_FILE, RawConfig, stackFileName } from "../config";
 import { isOfflinePlan } from "../offline";
 import { Fingerprint, loadFingerprint } from "../fingerprint";
 import { excerpt, formatPath, isAddressKey, lastKey, PathSeg, ProdReference, scanForProd } from "./scan";
@@ -41,9 +41,11 @@ export function escapeHatchSet(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function guardPlaceholders(cfg: LabConfig, offline = isOfflinePlan()): string[] {
     if (!cfg.isProd || cfg.placeholders.length === 0) return [];
-    const lines = cfg.placeholders.map((p) => `  - key "${p.key}" is still the placeholder ${JSON.stringify(p.value)}`);
+    // each key in the file that holds it (the schema's x-file: Pulumi.yaml for the project's keys)
+    const fileOf = (key: string) => (keyInfo(key.replace(/[.[].*$/, ""))?.file === "project" ? PROJECT_FILE : stackFileName(cfg.stack));
+    const lines = cfg.placeholders.map((p) => `  - key "${p.key}" in ${fileOf(p.key)} is still the placeholder ${JSON.stringify(p.value)}`);
     const message = `stack "${cfg.stack}" still has placeholders where real values belong:\n${lines.join("\n")}\n`
-        + `Replace them in Pulumi.${cfg.stack}.yaml with the real values (see docs/runbooks/adopt-prod.md).`;
+        + `Replace each in the file named with the real value (see docs/runbooks/adopt-prod.md).`;
     if (offline) return [`${message} (the offline plan continues; a real run stops here)`];
     throw new ConfigError(cfg.stack, cfg.placeholders[0].key, message);
 }
