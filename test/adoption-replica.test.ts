@@ -11,6 +11,7 @@ import { readFacts } from "../components/facts";
 import { runDiscover } from "../tools/discover/run";
 import { sshFingerprint } from "../tools/discover/ssh";
 import { planOf, ROOT } from "./helpers/plan";
+import { migrationSteps } from "../components/migrations";
 import { applyToReplica, ApplyReport, observe, ObservableState, ReplicaState, stateDiff, stepSubject } from "./helpers/adoption-apply";
 import { usePostgres } from "./helpers/postgres-server";
 import { OpenBaoUnavailable, baoPath } from "./helpers/openbao";
@@ -261,18 +262,10 @@ describe(`adoption replica: discover reads back the facts the replica was built 
     });
 });
 
-/** The adoption baseline and the migrations (issue 16 items 2-3) come together: components/migrations.ts. */
-const MIGRATIONS_MODULE = path.join(ROOT, "components", "migrations.ts");
-
 /**
- * Issue 16 item 4: whether prod's plan is the adoption baseline (no migration on, prod registers
- * what exists with the discovered inputs). Then applying it must leave the replica byte-identical.
- * Until it is, the proof documents today's plan: applying it changes prod, and the test checks that
- * the big-bang changes issue 16 lists are really there. Detected from the migrations' module; once
- * the baseline is merged, this may be pinned to `true` (and the `else` branch deleted).
+ * Issue 16 item 4: prod's plan is the adoption baseline (no migration on: prod registers what exists
+ * with the discovered inputs); applying it must leave the replica byte-identical.
  */
-const BASELINE_ON_MAIN = fs.existsSync(MIGRATIONS_MODULE);
-
 describe("adoption replica: prod's plan applied to the replica, its observable state before and after", function () {
     this.timeout(600_000);
     const replica = useReplica();
@@ -296,25 +289,11 @@ describe("adoption replica: prod's plan applied to the replica, its observable s
         assert.deepStrictEqual(stateDiff(after, await observe(replica())), []);
     });
 
-    if (BASELINE_ON_MAIN) {
-        it("the baseline leaves the replica byte-identical: PostgreSQL catalog and Vault reads, no failure", () => {
-            assert.deepStrictEqual(report.errors, []);
-            assert.deepStrictEqual(diff, []);
-            for (const s of report.steps) assert.doesNotMatch(s, /: created$/, `the baseline creates nothing on prod: ${s}`);
-        });
-    } else {
-        it("today's plan is not a baseline: it changes prod the way issue 16 says (owners, PUBLIC revoked, new roles, connections rewritten)", () => {
-            const text = diff.join("\n");
-            for (const app of INSTANCES) {
-                const line = diff.find((d) => d.startsWith(`~ postgres / database ${app}: `)) ?? "";
-                assert.match(line, new RegExp(`"owner":"${app.replace(/-/g, "_")}_role".* -> .*"owner":"(?!${app.replace(/-/g, "_")}_role")`), `owner of ${app} changed: ${line}`);
-                assert.match(line, /"acl":null.* -> .*"acl":"\{/, `the default privileges (PUBLIC may connect) replaced on ${app}: ${line}`);
-            }
-            for (const db of ["postgres", "template1"]) assert.match(text, new RegExp(`~ postgres / database ${db}: .*"acl":"\\{=Tc/postgres,postgres=CTc/postgres\\}".* -> .*"acl":"\\{postgres=CTc/postgres\\}"`), `PUBLIC revoked on ${db}`);
-            assert.match(text, /\+ postgres \/ role vault_admin: /);
-            assert.match(text, /~ vault \/ database \/ database \/ connections \/ \S+ \/ username: "postgres" -> "vault_admin"/);
-        });
-    }
+    it("the baseline leaves the replica byte-identical: PostgreSQL catalog and Vault reads, no failure", () => {
+        assert.deepStrictEqual(report.errors, []);
+        assert.deepStrictEqual(diff, []);
+        for (const s of report.steps) assert.doesNotMatch(s, /: created$/, `the baseline creates nothing on prod: ${s}`);
+    });
 });
 
 /** The resources a migration's golden diff (tools/migrations.ts) names, as "<type tail> <name>": added, and changed or removed. */
@@ -333,47 +312,42 @@ export function goldenSubjects(diff: string): { added: Set<string>; changed: Set
 // baseline, applied to the replica: what it does to the replica's PostgreSQL and Vault is exactly
 // what its golden diff (test/golden/prod.migration-<name>.diff) names, nothing else; after
 // database-contract, Vault issues each app's credentials through vault_admin and they work as the
-// README's database contract says. Defined once the migrations exist (components/migrations.ts,
-// issue 16 items 2-3); before that there is nothing to prove, and nothing is skipped.
-if (fs.existsSync(MIGRATIONS_MODULE)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { migrationSteps } = require(MIGRATIONS_MODULE) as { migrationSteps(): string[][] };
-    describe("adoption replica: each migration, applied alone in order, changes exactly what its golden diff says", function () {
-        this.timeout(600_000);
-        const replica = useReplica();
-        const state: ReplicaState = new Map();
+// README's database contract says.
+describe("adoption replica: each migration, applied alone in order, changes exactly what its golden diff says", function () {
+    this.timeout(600_000);
+    const replica = useReplica();
+    const state: ReplicaState = new Map();
 
-        before(async function () {
-            const baseline = await applyToReplica(replica(), planOf("prod", { "homelab:migrations": [] }), state);
-            assert.deepStrictEqual(baseline.errors, [], "the baseline applies");
-        });
-
-        for (const on of migrationSteps()) {
-            const name = on[on.length - 1];
-            it(`${name}: the resources it creates or updates on the replica are exactly the golden diff's`, async () => {
-                const r = replica();
-                const golden = goldenSubjects(fs.readFileSync(path.join(ROOT, "test", "golden", `prod.migration-${name}.diff`), "utf8"));
-                const before = await observe(r);
-                const rep = await applyToReplica(r, planOf("prod", { "homelab:migrations": on }), state);
-                const diff = stateDiff(before, await observe(r));
-                assert.deepStrictEqual(rep.errors, [], rep.errors.join("\n"));
-                const acted = rep.steps.filter((st) => !/: unchanged/.test(st));
-                for (const st of acted) {
-                    const subject = stepSubject(st);
-                    assert.ok(golden.added.has(subject) || golden.changed.has(subject), `${name} changed ${st}, which its golden diff does not name`);
-                }
-                // what it adds is created; what it changes may be a no-op for the provider (an input
-                // going from its schema default to unset: the Diff after Read is empty)
-                const pgOrVault = /^(Role|Database|Grant|GrantRole|Mount|AuthBackend|Policy|AuthBackendConfig|AuthBackendRole|SecretBackendConnection|SecretBackendRole) /;
-                const added = [...golden.added].filter((g) => pgOrVault.test(g));
-                for (const g of added) assert.ok(acted.some((st) => stepSubject(st) === g && /: created$/.test(st)), `${name}'s golden diff adds ${g}, which was not created on the replica`);
-                if (acted.length === 0) assert.deepStrictEqual(diff, [], `${name} changes no PostgreSQL or Vault resource: the replica's PostgreSQL and Vault stay as they are`);
-                else assert.ok(diff.length > 0, `${name} applied ${acted.length} changes and nothing observable changed`);
-                if (name === "database-contract") await databaseContractHolds(r);
-            });
-        }
+    before(async function () {
+        const baseline = await applyToReplica(replica(), planOf("prod", { "homelab:migrations": [] }), state);
+        assert.deepStrictEqual(baseline.errors, [], "the baseline applies");
     });
-}
+
+    for (const on of migrationSteps()) {
+        const name = on[on.length - 1];
+        it(`${name}: the resources it creates or updates on the replica are exactly the golden diff's`, async () => {
+            const r = replica();
+            const golden = goldenSubjects(fs.readFileSync(path.join(ROOT, "test", "golden", `prod.migration-${name}.diff`), "utf8"));
+            const before = await observe(r);
+            const rep = await applyToReplica(r, planOf("prod", { "homelab:migrations": on }), state);
+            const diff = stateDiff(before, await observe(r));
+            assert.deepStrictEqual(rep.errors, [], rep.errors.join("\n"));
+            const acted = rep.steps.filter((st) => !/: unchanged/.test(st));
+            for (const st of acted) {
+                const subject = stepSubject(st);
+                assert.ok(golden.added.has(subject) || golden.changed.has(subject), `${name} changed ${st}, which its golden diff does not name`);
+            }
+            // what it adds is created; what it changes may be a no-op for the provider (an input
+            // going from its schema default to unset: the Diff after Read is empty)
+            const pgOrVault = /^(Role|Database|Grant|GrantRole|Mount|AuthBackend|Policy|AuthBackendConfig|AuthBackendRole|SecretBackendConnection|SecretBackendRole) /;
+            const added = [...golden.added].filter((g) => pgOrVault.test(g));
+            for (const g of added) assert.ok(acted.some((st) => stepSubject(st) === g && /: created$/.test(st)), `${name}'s golden diff adds ${g}, which was not created on the replica`);
+            if (acted.length === 0) assert.deepStrictEqual(diff, [], `${name} changes no PostgreSQL or Vault resource: the replica's PostgreSQL and Vault stay as they are`);
+            else assert.ok(diff.length > 0, `${name} applied ${acted.length} changes and nothing observable changed`);
+            if (name === "database-contract") await databaseContractHolds(r);
+        });
+    }
+});
 
 /** The README's database contract, on the replica after database-contract: Vault issues credentials through vault_admin; they own what they create as <app>_role; revoked, they are gone. */
 async function databaseContractHolds(r: Replica): Promise<void> {
