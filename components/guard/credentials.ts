@@ -1,8 +1,10 @@
 // Providers fail closed: a sandbox provider is never constructed with an empty, missing or
 // placeholder credential, because each provider then reads the operator's ambient one:
-//   - pulumi-kubernetes (v4.34.2, provider/pkg/provider/provider.go, DiffConfig/Configure): an
-//     empty `kubeconfig` loads $KUBECONFIG or ~/.kube/config (clientcmd's default loading rules)
-//     and its current context;
+//   - pulumi-kubernetes: the pinned SDK itself (@pulumi/kubernetes 4.34.2 provider.js:
+//     `resourceInputs["kubeconfig"] = args?.kubeconfig ?? utilities.getEnv("KUBECONFIG")`) takes
+//     $KUBECONFIG when the value is missing, and the provider binary, given none, loads
+//     ~/.kube/config and its current context (client-go's default loading rules; not read at the
+//     4.34.2 tag here);
 //   - cyrilgdn/terraform-provider-postgresql (postgresql/provider.go): `password` defaults to
 //     $PGPASSWORD, `host` to $PGHOST, `username` to $PGUSER, `database` to $PGDATABASE;
 //   - terraform-provider-vault (v5.8.0, internal/provider/meta.go and provider.go): an empty
