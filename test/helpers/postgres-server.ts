@@ -22,6 +22,7 @@ import * as os from "os";
 import * as path from "path";
 import * as crypto from "crypto";
 import { Client, ClientConfig } from "pg";
+import { killOnExit, oncePerRun, stopChild } from "./child-lifecycle";
 
 /** The system user the server runs as when the tests run as root. */
 export const PG_SYSTEM_USER = "lab-pg-test";
@@ -164,7 +165,10 @@ interface Running {
     log: string;
 }
 
-let starting: Promise<Running> | undefined;
+const theServer = oncePerRun(start, async (r: Running) => {
+    await stopChild(r.proc, "SIGINT", STOP_TIMEOUT_MS);
+    fs.rmSync(r.dir, { recursive: true, force: true });
+});
 
 async function start(): Promise<Running> {
     const installed = nativeDir();
@@ -231,8 +235,7 @@ async function serve(o: ServeOptions): Promise<{ server: PostgresServer; proc: C
     let exited: string | undefined;
     proc.once("exit", (code, signal) => { exited = `exited ${code ?? signal}`; });
     // If node ends without the root hook (a crash), the server does not outlive it.
-    const killOnExit = () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL"); };
-    process.once("exit", killOnExit);
+    killOnExit(proc);
 
     const config = (user: string, password: string, database: string): ClientConfig =>
         ({ host: "127.0.0.1", port, user, password, database, connectionTimeoutMillis: 5000 });
@@ -271,34 +274,12 @@ async function serve(o: ServeOptions): Promise<{ server: PostgresServer; proc: C
 
 /** The run's server, started on first use. Rejects with PostgresUnavailable if it cannot start. */
 export function startPostgres(): Promise<PostgresServer> {
-    if (!starting) {
-        starting = start();
-        starting.catch(() => undefined); // reported to each caller
-    }
-    return starting.then((r) => r.server);
+    return theServer.get().then((r) => r.server);
 }
 
 /** Stops the server (fast shutdown, then SIGKILL after a bounded wait) and removes its directory. */
-export async function stopPostgres(): Promise<void> {
-    if (!starting) return;
-    const p = starting;
-    starting = undefined;
-    let r: Running;
-    try {
-        r = await p;
-    } catch {
-        return;
-    }
-    if (r.proc.exitCode === null && r.proc.signalCode === null) {
-        const gone = new Promise<void>((resolve) => r.proc.once("exit", () => resolve()));
-        r.proc.kill("SIGINT");
-        const timedOut = await Promise.race([gone.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
-        if (timedOut) {
-            r.proc.kill("SIGKILL");
-            await Promise.race([gone, sleep(5000)]);
-        }
-    }
-    fs.rmSync(r.dir, { recursive: true, force: true });
+export function stopPostgres(): Promise<void> {
+    return theServer.stop();
 }
 
 /**
