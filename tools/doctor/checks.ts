@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { LabConfig } from "../../components/config";
+import { LabConfig, RCLONE_MIN_VERSION } from "../../components/config";
 import { K3D_GITEA_PORT, K3D_MINIO_PORT, K3D_POSTGRES_PORT } from "../../components/metal/k3d";
 
 export interface DoctorResult {
@@ -87,7 +87,7 @@ const TOOLS: Record<string, Tool> = {
     curl: { name: "curl", cmd: "curl", args: ["--version"], fix: "brew install curl", why: "the runbooks' health checks" },
     vault: { name: "vault CLI", cmd: "vault", args: ["version"], fix: "brew install hashicorp/tap/vault", why: "docs/runbooks/drill-vault-seal.md, reach-services.md" },
     psql: { name: "psql", cmd: "psql", args: ["--version"], fix: "brew install libpq && brew link --force libpq", why: "docs/runbooks/reach-services.md, drill-db-restore.md" },
-    rclone: { name: "rclone", cmd: "rclone", args: ["version"], min: "1.63.0", fix: "brew install rclone (or brew upgrade rclone)", why: "the laptop's backup job (sandbox-k3d) and docs/backups.md; 1.63.0+ reads GCS back (rclone issue 6670)" },
+    rclone: { name: "rclone", cmd: "rclone", args: ["version"], min: RCLONE_MIN_VERSION, fix: "brew install rclone (or brew upgrade rclone)", why: `the laptop's backup job (sandbox-k3d) and docs/backups.md; ${RCLONE_MIN_VERSION}+ reads GCS back (rclone issue 6670)` },
     k3d: { name: "k3d", cmd: "k3d", args: ["version"], major: 5, fix: "brew install k3d", why: "the sandbox-k3d cluster" },
     multipass: { name: "multipass", cmd: "multipass", args: ["version"], min: "1.14.0", fix: "brew install --cask multipass (1.14+ for `multipass stop --force`)", why: "the sandbox-vms VMs" },
 };
