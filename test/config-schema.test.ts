@@ -12,7 +12,7 @@ import {
 import { generate, PROJECT_SCHEMA_FILE } from "../components/config/docs";
 import { configSchema } from "../components/config/schema";
 import { listStacks, readProjectDefaults, readStackConfig, StackFileError } from "../components/stack-config";
-import { ROOT, runPlanCli, writeStackFile } from "./helpers/plan";
+import { rawConfig as raw, ROOT, runPlanCli, writeStackFile } from "./helpers/plan";
 import { removeProject, tempProject } from "./fixtures/policy/harness";
 
 /** The schema as an editor applies it: plain ajv, draft-07, the x- annotations ignored (strict off). */
@@ -23,15 +23,6 @@ function editorValidator(file: string) {
 }
 
 const stackFiles = () => listStacks(ROOT).map((s) => path.join(ROOT, `Pulumi.${s}.yaml`));
-
-function raw(stack: string, overrides: Record<string, unknown | null> = {}): Record<string, string> {
-    const r = readStackConfig(ROOT, stack);
-    for (const [k, v] of Object.entries(overrides)) {
-        if (v === null) delete r[k];
-        else r[k] = typeof v === "string" ? v : JSON.stringify(v);
-    }
-    return r;
-}
 
 function configError(fn: () => unknown): ConfigError {
     try {

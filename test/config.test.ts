@@ -1,16 +1,6 @@
 import { strict as assert } from "assert";
 import { ConfigError, DEFAULT_CONNECTION_LIMIT, parseConfig } from "../components/config";
-import { readStackConfig } from "../components/stack-config";
-import { projectApps, ROOT, runPlanCli, writeStackFile } from "./helpers/plan";
-
-function raw(stack: string, overrides: Record<string, unknown | null> = {}): Record<string, string> {
-    const r = readStackConfig(ROOT, stack);
-    for (const [k, v] of Object.entries(overrides)) {
-        if (v === null) delete r[k];
-        else r[k] = typeof v === "string" ? v : JSON.stringify(v);
-    }
-    return r;
-}
+import { projectApps, rawConfig as raw, runPlanCli, writeStackFile } from "./helpers/plan";
 
 function expectConfigError(stack: string, overrides: Record<string, unknown | null>, ...fragments: (string | RegExp)[]): void {
     assert.throws(() => parseConfig(stack, raw(stack, overrides)), (e: Error) => {

@@ -6,6 +6,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { PlanDocument, PlanResource } from "../../tools/plan-types";
 import { MIGRATIONS } from "../../components/migrations";
+import { readStackConfig } from "../../components/stack-config";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const STACKS = ["prod", "sandbox-k3d", "sandbox-vms"] as const;
@@ -25,6 +26,16 @@ export function runPlanCli(args: string[], env: NodeJS.ProcessEnv = {}): PlanRun
         maxBuffer: 256 * 1024 * 1024,
     });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A stack's raw configuration as Pulumi hands it over, with `overrides` set (null deletes a key). */
+export function rawConfig(stack: string, overrides: Record<string, unknown | null> = {}): Record<string, string> {
+    const r = readStackConfig(ROOT, stack);
+    for (const [k, v] of Object.entries(overrides)) {
+        if (v === null) delete r[k];
+        else r[k] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    return r;
 }
 
 /** A stack file: the committed one of `base` with `config` keys set (null deletes a key). */
